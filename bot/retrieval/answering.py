@@ -1,0 +1,256 @@
+"""The answering service: question in, an Answer value out. The CLI and the Discord cogs both call it."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bot.config import Settings
+from bot.errors import IndexUnavailable, InvalidInput, StudybotError
+from bot.knowledge.corpus import Corpus, load_corpus
+from bot.knowledge.notes import LEVELS, Note
+from bot.retrieval.embedding import Embedder
+from bot.retrieval.index import BuildReport, IndexStore, LoadedIndex
+from bot.retrieval.search import Mode, NoteHit, Retriever
+
+# Calibrated on eval/dev.jsonl (see docs/EVALUATION.md): below this best-note cosine, "not in my notes".
+ANSWER_THRESHOLD = 0.40
+# Secondary notes are shown only when they are nearly as relevant as the best one.
+SECONDARY_MARGIN = 0.12
+MAX_NEXT = 3
+MAX_PREREQUISITES = 2
+
+
+@dataclass(frozen=True)
+class Result:
+    """One note that answers the question, with its best-matching passage."""
+
+    id: str
+    title: str
+    discipline: str
+    score: float
+    text: str
+    path: str
+    heading: str = ""
+
+    def to_json(self) -> dict:
+        return {k: getattr(self, k) for k in ("id", "title", "discipline", "score", "text", "path")}
+
+
+@dataclass(frozen=True)
+class NextTopic:
+    """A suggested topic and why it is suggested. `kind` is 'next', 'prerequisite' or 'closest'."""
+
+    id: str
+    title: str
+    discipline: str
+    reason: str
+    kind: str = "next"
+
+    def to_json(self) -> dict:
+        return {k: getattr(self, k) for k in ("id", "title", "discipline", "reason")}
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What studybot says to a question."""
+
+    question: str
+    answered: bool
+    results: tuple[Result, ...]
+    next_topics: tuple[NextTopic, ...]
+
+    @property
+    def best(self) -> Result | None:
+        return self.results[0] if self.results else None
+
+    @property
+    def closest(self) -> tuple[NextTopic, ...]:
+        return tuple(t for t in self.next_topics if t.kind == "closest")
+
+    def to_json(self) -> dict:
+        return {
+            "question": self.question,
+            "answered": self.answered,
+            "results": [r.to_json() for r in self.results],
+            "next_topics": [t.to_json() for t in self.next_topics],
+        }
+
+
+@dataclass(frozen=True)
+class LiveState:
+    """Everything one generation of the index serves from; swapped as a whole on refresh."""
+
+    corpus: Corpus
+    loaded: LoadedIndex
+    retriever: Retriever
+    loaded_at: float = field(default_factory=time.time)
+
+
+@dataclass(frozen=True)
+class RefreshReport:
+    """What a refresh changed."""
+
+    build: BuildReport
+    notes: int
+    chunks: int
+
+
+def suggest_next(corpus: Corpus, best: Note, known: frozenset[str] = frozenset(),
+                 similarity: dict[str, float] | None = None) -> list[NextTopic]:
+    """Notes that build on `best` (ready ones first), then its prerequisites the learner may lack."""
+    graph = corpus.graph
+    similarity = similarity or {}
+    level_rank = {lvl: i for i, lvl in enumerate(LEVELS)}
+    have = known | {best.id}
+
+    def order(nid: str) -> tuple:
+        n = corpus.notes[nid]
+        missing = sum(1 for p in graph.prerequisites_of(nid) if p not in have)
+        return (missing, level_rank.get(n.level, 9), -similarity.get(nid, 0.0), n.title)
+
+    successors = sorted((n for n in graph.next_topics(best.id) if n not in known), key=order)[:MAX_NEXT]
+    out = []
+    for nid in successors:
+        n = corpus.notes[nid]
+        out.append(NextTopic(n.id, n.title, n.discipline, f"builds on {best.title}", "next"))
+    prereqs = [p for p in graph.prerequisites_of(best.id) if p not in known]
+    prereqs.sort(key=lambda p: (-similarity.get(p, 0.0), corpus.notes[p].title))
+    for pid in prereqs[:MAX_PREREQUISITES]:
+        p = corpus.notes[pid]
+        out.append(NextTopic(p.id, p.title, p.discipline, f"needed first for {best.title}", "prerequisite"))
+    return out
+
+
+class AnswerService:
+    """Loads the corpus and index, answers questions, and hot-swaps a rebuilt index on refresh."""
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None, store: IndexStore | None = None):
+        self.settings = settings
+        self.embedder = embedder or Embedder(settings.embedding_model, settings.device, settings.embedding_batch_size)
+        self.store = store or IndexStore(settings.index_dir, ann_threshold=settings.ann_threshold)
+        self.threshold = settings.answer_threshold if settings.answer_threshold is not None else ANSWER_THRESHOLD
+        self._state: LiveState | None = None
+        self._refresh_lock = threading.Lock()
+
+    # -- lifecycle -----------------------------------------------------------------------------------
+    @property
+    def state(self) -> LiveState:
+        if self._state is None:
+            raise IndexUnavailable("studybot is still loading its notes; try again in a moment.")
+        return self._state
+
+    @property
+    def corpus(self) -> Corpus:
+        return self.state.corpus
+
+    @property
+    def ready(self) -> bool:
+        return self._state is not None
+
+    def ensure_ready(self, progress: bool = False) -> BuildReport | None:
+        """Load the corpus and the index; build (incrementally) when missing, stale or unusable."""
+        with self._refresh_lock:
+            corpus = load_corpus(self.settings.corpus_dir)
+            if self.store.is_fresh(corpus, self.embedder.name):
+                try:
+                    loaded = self.store.load(self.embedder.name)
+                    self._state = LiveState(corpus, loaded, Retriever(loaded))
+                    return None
+                except IndexUnavailable:
+                    pass  # damaged or mismatched: rebuild below, never serve it
+            loaded, report = self.store.build(corpus, self.embedder, progress=progress)
+            self._state = LiveState(corpus, loaded, Retriever(loaded))
+            return report
+
+    def refresh(self, progress: bool = False) -> RefreshReport:
+        """Re-read the corpus, rebuild what changed and swap it in. On any problem the serving state stays."""
+        if not self._refresh_lock.acquire(timeout=600):
+            raise StudybotError("Another refresh is still running; try again when it finishes.")
+        try:
+            corpus = load_corpus(self.settings.corpus_dir)  # raises CorpusInvalid: nothing swapped
+            loaded, report = self.store.build(corpus, self.embedder, progress=progress)
+            self._state = LiveState(corpus, loaded, Retriever(loaded))  # one reference assignment: atomic
+            return RefreshReport(report, len(corpus), len(loaded.chunks))
+        finally:
+            self._refresh_lock.release()
+
+    # -- answering -----------------------------------------------------------------------------------
+    def check_question(self, question: str) -> str:
+        """The question, stripped; InvalidInput when it is empty or over the length cap."""
+        q = " ".join(question.split())
+        if not q:
+            raise InvalidInput("Ask me a question about the study topics, e.g. 'why do we need the chain rule?'")
+        if len(q) > self.settings.max_question_chars:
+            raise InvalidInput(f"That question is {len(q)} characters long; please keep it under "
+                               f"{self.settings.max_question_chars} characters.")
+        return q
+
+    def rank(self, questions: list[str], mode: Mode = "hybrid") -> list[list[NoteHit]]:
+        """Ranked notes for each question (one batched forward pass)."""
+        state = self.state
+        vectors = self.embedder.encode(questions)
+        dense = state.retriever.dense_chunks(vectors)
+        return [state.retriever.rank(q, v, mode, d) for q, v, d in zip(questions, vectors, dense)]
+
+    def answer(self, question: str, known: frozenset[str] = frozenset(), max_notes: int | None = None) -> Answer:
+        """Answer one question."""
+        return self.answer_many([question], known=known, max_notes=max_notes)[0]
+
+    def answer_many(self, questions: list[str], known: frozenset[str] = frozenset(),
+                    max_notes: int | None = None) -> list[Answer]:
+        """Answer several questions with one batched embedding pass."""
+        cleaned = [self.check_question(q) for q in questions]
+        state = self.state  # one generation for the whole batch, even if a refresh swaps meanwhile
+        vectors = self.embedder.encode(cleaned)
+        dense = state.retriever.dense_chunks(vectors)
+        return [self._compose(state, q, state.retriever.rank(q, v, "hybrid", d), known, max_notes)
+                for q, v, d in zip(cleaned, vectors, dense)]
+
+    def answer_vectors(self, questions: list[str], vectors: np.ndarray, known: frozenset[str] = frozenset()) -> list[Answer]:
+        """Answer questions whose embeddings were computed elsewhere (the micro-batcher)."""
+        state = self.state
+        dense = state.retriever.dense_chunks(vectors)
+        return [self._compose(state, q, state.retriever.rank(q, v, "hybrid", d), known, None)
+                for q, v, d in zip(questions, vectors, dense)]
+
+    def is_answerable(self, hits: list[NoteHit]) -> bool:
+        """The calibrated decision: the best note must be close enough in meaning."""
+        return bool(hits) and hits[0].dense >= self.threshold
+
+    def _compose(self, state: LiveState, question: str, hits: list[NoteHit], known: frozenset[str],
+                 max_notes: int | None) -> Answer:
+        corpus, chunks = state.corpus, state.retriever.chunks
+        limit = max_notes or self.settings.max_notes
+        similarity = {h.note_id: h.dense for h in hits}
+        if not self.is_answerable(hits):
+            closest = sorted(hits, key=lambda h: -h.dense)[:3]
+            topics = tuple(
+                NextTopic(h.note_id, corpus.notes[h.note_id].title, corpus.notes[h.note_id].discipline,
+                          "closest topic in my notes", "closest")
+                for h in closest if h.note_id in corpus.notes
+            )
+            return Answer(question, False, (), topics)
+        best_dense = hits[0].dense
+        chosen = [h for h in hits if h.note_id in corpus.notes][:limit]
+        chosen = [chosen[0]] + [h for h in chosen[1:] if h.dense >= max(self.threshold, best_dense - SECONDARY_MARGIN)]
+        results = []
+        for h in chosen:
+            note, chunk = corpus.notes[h.note_id], chunks[h.passage_chunk]
+            results.append(Result(note.id, note.title, note.discipline, round(h.dense, 4), chunk.text,
+                                  note.path, chunk.heading))
+        best_note = corpus.notes[chosen[0].note_id]
+        shown = {r.id for r in results}
+        topics = [t for t in suggest_next(corpus, best_note, known, similarity) if t.id not in shown]
+        return Answer(question, True, tuple(results), tuple(topics))
+
+
+def default_service(settings: Settings | None = None) -> AnswerService:
+    """An AnswerService from settings (the environment by default)."""
+    return AnswerService(settings or Settings())
+
+
+__all__ = ["Answer", "AnswerService", "NextTopic", "RefreshReport", "Result", "suggest_next"]

@@ -1,0 +1,86 @@
+"""Split notes into retrieval chunks: one per `##` section (long sections in paragraph windows)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import asdict, dataclass
+
+from bot.knowledge.notes import Note
+
+# all-MiniLM-L6-v2 reads at most 256 word pieces; ~170 words of prose fits with the title prefix.
+MAX_WORDS = 170
+OVERVIEW = "Overview"
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One searchable passage. `key` identifies its embedded text (for the embedding cache)."""
+
+    note_id: str
+    title: str
+    discipline: str
+    heading: str
+    text: str
+    path: str
+    embed_text: str
+    lexical_text: str
+
+    @property
+    def key(self) -> str:
+        return hashlib.sha256(self.embed_text.encode("utf-8")).hexdigest()
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def _windows(text: str, max_words: int = MAX_WORDS) -> list[str]:
+    """Group paragraphs into windows of at most ~max_words words; a huge paragraph is cut by sentences."""
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
+    pieces: list[str] = []
+    for p in paragraphs:
+        if len(p.split()) <= max_words:
+            pieces.append(p)
+            continue
+        sentences = re.split(r"(?<=[.!?])\s+", p)
+        buf: list[str] = []
+        for s in sentences:
+            if buf and len(" ".join(buf + [s]).split()) > max_words:
+                pieces.append(" ".join(buf))
+                buf = []
+            buf.append(s)
+        if buf:
+            pieces.append(" ".join(buf))
+    windows: list[str] = []
+    current: list[str] = []
+    for piece in pieces:
+        if current and len("\n\n".join(current + [piece]).split()) > max_words:
+            windows.append("\n\n".join(current))
+            current = []
+        current.append(piece)
+    if current:
+        windows.append("\n\n".join(current))
+    return windows
+
+
+def chunk_note(note: Note) -> list[Chunk]:
+    """The chunks of one note: an overview (title, aliases, summary), then each explanation section.
+
+    Every chunk's embedded text starts with the note title so a passage keeps its context; the lexical
+    text repeats the title and aliases so that names learners type weigh more in BM25.
+    """
+    names = "; ".join(note.aliases)
+    lexical_names = f"{note.title} {note.title} {' '.join(note.aliases)}"
+    overview = f"{note.title}. Also called: {names}.\n{note.summary}" if names else f"{note.title}.\n{note.summary}"
+    chunks = [
+        Chunk(note.id, note.title, note.discipline, OVERVIEW, note.summary, note.path,
+              embed_text=overview, lexical_text=f"{lexical_names} {lexical_names} {note.summary}")
+    ]
+    for section in note.explanation_sections:
+        for window in _windows(section.text):
+            chunks.append(
+                Chunk(note.id, note.title, note.discipline, section.heading, window, note.path,
+                      embed_text=f"{note.title} ({section.heading}): {window}",
+                      lexical_text=f"{lexical_names} {section.heading} {window}")
+            )
+    return chunks

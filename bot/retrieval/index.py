@@ -1,0 +1,285 @@
+"""The on-disk index: a FAISS index of chunk vectors, the chunk metadata beside it, and a manifest.
+
+Layout under the index folder (generated, never hand-edited):
+
+    CURRENT                      name of the live build folder (replaced atomically)
+    builds/<stamp>/manifest.json model, dimension, corpus hash, format version, build time, file checksums
+    builds/<stamp>/faiss.index   vectors under integer chunk ids (FAISS holds ids only)
+    builds/<stamp>/chunks.jsonl  the chunk texts and their notes, line i = chunk id i
+    cache/<model>.npy|.json      embedding cache keyed by sha256(chunk text), per model
+
+A build writes a new folder, then swaps CURRENT with os.replace: a crash at any point leaves the previous
+build live and loadable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from bot.errors import IndexCorrupted, IndexMismatch, IndexUnavailable
+from bot.knowledge.corpus import Corpus
+from bot.retrieval.chunking import Chunk, chunk_note
+from bot.retrieval.embedding import Embedder
+
+FORMAT_VERSION = 1
+HNSW_M = 32
+HNSW_EF_SEARCH = 128
+
+
+@dataclass
+class Manifest:
+    """What an index was built from; loading refuses an index whose manifest does not fit."""
+
+    format_version: int
+    model: str
+    dimension: int
+    corpus_hash: str
+    chunk_count: int
+    note_hashes: dict[str, str]
+    built_at: str
+    index_type: str
+    files: dict[str, str] = field(default_factory=dict)  # file name -> sha256
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Manifest":
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+
+
+@dataclass
+class BuildReport:
+    """What a build changed, note by note, and what it cost."""
+
+    added: list[str]
+    changed: list[str]
+    removed: list[str]
+    embedded: int
+    reused: int
+    seconds: float
+    rebuilt: bool = True  # False when the index was already up to date
+
+    @property
+    def summary(self) -> str:
+        if not self.rebuilt:
+            return "index already up to date"
+        return (f"{len(self.added)} added, {len(self.changed)} changed, {len(self.removed)} removed; "
+                f"{self.embedded} chunk(s) embedded, {self.reused} reused, {self.seconds:.2f}s")
+
+
+@dataclass
+class LoadedIndex:
+    """A live index: FAISS, the chunks (position = chunk id) and the manifest."""
+
+    manifest: Manifest
+    faiss_index: faiss.Index
+    chunks: list[Chunk]
+    path: Path
+
+
+def model_key(model: str) -> str:
+    """A file-safe name for a model, for the per-model embedding cache."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", model).strip("_")[-60:]
+    return f"{slug}-{hashlib.sha256(model.encode()).hexdigest()[:8]}"
+
+
+def make_faiss_index(vectors: np.ndarray, ids: np.ndarray, ann_threshold: int) -> tuple[faiss.Index, str]:
+    """Exact inner-product search below `ann_threshold` vectors, HNSW (approximate) at or above it."""
+    dim = vectors.shape[1]
+    if len(vectors) >= ann_threshold:
+        base = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        base.hnsw.efConstruction = 80
+        base.hnsw.efSearch = HNSW_EF_SEARCH
+        kind = f"HNSWFlat(M={HNSW_M})"
+    else:
+        base = faiss.IndexFlatIP(dim)
+        kind = "FlatIP"
+    index = faiss.IndexIDMap2(base)
+    if len(vectors):
+        index.add_with_ids(vectors, ids.astype(np.int64))
+    return index, kind
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with tmp.open("wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+class EmbeddingCache:
+    """Vectors already computed for a model, keyed by sha256 of the embedded text."""
+
+    def __init__(self, folder: Path, model: str):
+        self.vectors_path = folder / f"{model_key(model)}.npy"
+        self.keys_path = folder / f"{model_key(model)}.json"
+
+    def load(self) -> dict[str, np.ndarray]:
+        try:
+            keys = json.loads(self.keys_path.read_text())
+            vecs = np.load(self.vectors_path)
+        except (OSError, ValueError):
+            return {}  # no cache or a damaged one: recompute, never trust it
+        if len(keys) != len(vecs):
+            return {}
+        return dict(zip(keys, vecs))
+
+    def save(self, entries: dict[str, np.ndarray], dimension: int) -> None:
+        self.vectors_path.parent.mkdir(parents=True, exist_ok=True)
+        keys = list(entries)
+        vecs = np.stack([entries[k] for k in keys]).astype(np.float32) if keys else np.zeros((0, dimension), np.float32)
+        tmp = self.vectors_path.with_name(f".{self.vectors_path.name}.{os.getpid()}.tmp.npy")
+        np.save(tmp, vecs)
+        os.replace(tmp, self.vectors_path)
+        _write_atomic(self.keys_path, json.dumps(keys).encode())
+
+
+class IndexStore:
+    """Builds, swaps and loads the index under one folder."""
+
+    def __init__(self, root: Path, ann_threshold: int = 50_000):
+        self.root = Path(root)
+        self.ann_threshold = ann_threshold
+
+    @property
+    def current_file(self) -> Path:
+        return self.root / "CURRENT"
+
+    def current_dir(self) -> Path | None:
+        try:
+            name = self.current_file.read_text().strip()
+        except OSError:
+            return None
+        path = self.root / "builds" / name
+        return path if name and path.is_dir() else None
+
+    def exists(self) -> bool:
+        return self.current_dir() is not None
+
+    def read_manifest(self) -> Manifest | None:
+        """The live manifest, unverified (None when there is no readable one)."""
+        folder = self.current_dir()
+        if folder is None:
+            return None
+        try:
+            return Manifest.from_json(json.loads((folder / "manifest.json").read_text()))
+        except (OSError, ValueError, TypeError):
+            return None
+
+    def load(self, model: str, dimension: int | None = None) -> LoadedIndex:
+        """Load the live index, refusing one built for another model or format, or damaged."""
+        folder = self.current_dir()
+        if folder is None:
+            raise IndexUnavailable(f"No index has been built yet in '{self.root}'. Run: studybot index build")
+        try:
+            manifest = Manifest.from_json(json.loads((folder / "manifest.json").read_text()))
+        except (OSError, ValueError, TypeError) as exc:
+            raise IndexCorrupted(f"The index manifest in '{folder}' is unreadable ({exc}). Rebuild with: studybot index build") from exc
+        if manifest.format_version != FORMAT_VERSION:
+            raise IndexMismatch(f"The index was built in format {manifest.format_version}; this studybot reads "
+                                f"format {FORMAT_VERSION}. Rebuild with: studybot index build")
+        if manifest.model != model:
+            raise IndexMismatch(f"The index was built with the model '{manifest.model}', but the configured model "
+                                f"is '{model}'. Rebuild with: studybot index build")
+        if dimension is not None and manifest.dimension != dimension:
+            raise IndexMismatch(f"The index holds {manifest.dimension}-dimensional vectors; the model makes "
+                                f"{dimension}. Rebuild with: studybot index build")
+        for name, digest in manifest.files.items():
+            path = folder / name
+            if not path.is_file() or _sha256_file(path) != digest:
+                raise IndexCorrupted(f"The index file '{path}' is missing or damaged. Rebuild with: studybot index build")
+        try:
+            index = faiss.read_index(str(folder / "faiss.index"))
+            chunks = [Chunk(**json.loads(line)) for line in (folder / "chunks.jsonl").read_text().splitlines()]
+        except Exception as exc:  # noqa: BLE001 - FAISS raises RuntimeError subclasses for bad files
+            raise IndexCorrupted(f"The index in '{folder}' could not be read ({exc}). Rebuild with: studybot index build") from exc
+        if index.ntotal != len(chunks) or len(chunks) != manifest.chunk_count or index.d != manifest.dimension:
+            raise IndexCorrupted(f"The index in '{folder}' disagrees with its manifest. Rebuild with: studybot index build")
+        return LoadedIndex(manifest=manifest, faiss_index=index, chunks=chunks, path=folder)
+
+    def is_fresh(self, corpus: Corpus, model: str) -> bool:
+        """True when the live manifest was built from exactly this corpus with this model."""
+        m = self.read_manifest()
+        return bool(m and m.format_version == FORMAT_VERSION and m.model == model and m.corpus_hash == corpus.content_hash)
+
+    def build(self, corpus: Corpus, embedder: Embedder, progress: bool = False) -> tuple[LoadedIndex, BuildReport]:
+        """Build (incrementally: only chunks whose text changed are embedded) and swap in a new index."""
+        started = time.perf_counter()
+        previous = self.read_manifest()
+        old_hashes = previous.note_hashes if previous and previous.model == embedder.name else {}
+        new_hashes = {nid: n.content_hash for nid, n in corpus.notes.items()}
+        added = sorted(set(new_hashes) - set(old_hashes))
+        removed = sorted(set(old_hashes) - set(new_hashes))
+        changed = sorted(n for n in set(new_hashes) & set(old_hashes) if new_hashes[n] != old_hashes[n])
+
+        chunks = [c for note in corpus.notes.values() for c in chunk_note(note)]
+        cache = EmbeddingCache(self.root / "cache", embedder.name)
+        cached = cache.load()
+        dim = embedder.dimension
+        cached = {k: v for k, v in cached.items() if v.shape == (dim,)}
+        missing_keys = list(dict.fromkeys(c.key for c in chunks if c.key not in cached))
+        by_key = {c.key: c for c in chunks}
+        if missing_keys:
+            fresh = embedder.encode([by_key[k].embed_text for k in missing_keys], show_progress=progress)
+            cached.update(zip(missing_keys, fresh))
+        vectors = np.stack([cached[c.key] for c in chunks]).astype(np.float32) if chunks else np.zeros((0, dim), np.float32)
+        index, kind = make_faiss_index(vectors, np.arange(len(chunks)), self.ann_threshold)
+
+        self._sweep_temporary()
+        builds = self.root / "builds"
+        builds.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+        tmp = builds / f".tmp-{stamp}-{os.getpid()}"
+        tmp.mkdir()
+        faiss.write_index(index, str(tmp / "faiss.index"))
+        (tmp / "chunks.jsonl").write_text("".join(json.dumps(c.to_json()) + "\n" for c in chunks))
+        manifest = Manifest(
+            format_version=FORMAT_VERSION,
+            model=embedder.name,
+            dimension=dim,
+            corpus_hash=corpus.content_hash,
+            chunk_count=len(chunks),
+            note_hashes=new_hashes,
+            built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            index_type=kind,
+            files={name: _sha256_file(tmp / name) for name in ("faiss.index", "chunks.jsonl")},
+        )
+        (tmp / "manifest.json").write_text(json.dumps(asdict(manifest), indent=1))
+        final = builds / f"{stamp}-{corpus.content_hash[:8]}"
+        os.replace(tmp, final)
+        _write_atomic(self.current_file, final.name.encode())  # the swap: one atomic rename
+        # Keep the cache to what the corpus uses now, so deleted notes leave no vectors behind.
+        cache.save({c.key: cached[c.key] for c in chunks}, dim)
+        self._sweep_old(keep=final)
+        report = BuildReport(added, changed, removed, embedded=len(missing_keys),
+                             reused=len(set(by_key)) - len(missing_keys), seconds=time.perf_counter() - started)
+        return LoadedIndex(manifest=manifest, faiss_index=index, chunks=chunks, path=final), report
+
+    def _sweep_temporary(self) -> None:
+        builds = self.root / "builds"
+        for tmp in builds.glob(".tmp-*") if builds.is_dir() else []:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def _sweep_old(self, keep: Path) -> None:
+        for folder in (self.root / "builds").iterdir():
+            if folder != keep and not folder.name.startswith("."):
+                shutil.rmtree(folder, ignore_errors=True)

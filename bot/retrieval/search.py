@@ -1,0 +1,118 @@
+"""Search the index: dense (FAISS), lexical (BM25 via bm25s) and their fusion, ranked per note."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Literal
+
+import bm25s
+import numpy as np
+import Stemmer
+
+from bot.retrieval.chunking import OVERVIEW
+from bot.retrieval.index import LoadedIndex
+
+Mode = Literal["hybrid", "dense", "bm25"]
+MODES: tuple[Mode, ...] = ("hybrid", "dense", "bm25")
+DENSE_CANDIDATES = 100
+# Fusion: reciprocal-rank fusion over the per-note rankings of each retriever.
+RRF_K = 10
+DENSE_WEIGHT = 1.0
+LEXICAL_WEIGHT = 0.7
+
+
+@dataclass(frozen=True)
+class ChunkHit:
+    chunk_id: int
+    score: float
+
+
+@dataclass(frozen=True)
+class NoteHit:
+    """One note's standing for a question. `score` orders notes; `dense` is the best chunk cosine."""
+
+    note_id: str
+    score: float
+    dense: float
+    lexical: float  # best chunk BM25 score divided by the best over all chunks for this question (0..1)
+    passage_chunk: int  # chunk id of the passage to show
+
+
+class Retriever:
+    """Ranks notes for questions over one LoadedIndex. Immutable once built; safe to share across threads."""
+
+    def __init__(self, loaded: LoadedIndex):
+        self.loaded = loaded
+        self.chunks = loaded.chunks
+        self._note_chunks: dict[str, list[int]] = defaultdict(list)
+        for i, c in enumerate(self.chunks):
+            self._note_chunks[c.note_id].append(i)
+        self._tokenizer = bm25s.tokenization.Tokenizer(stemmer=Stemmer.Stemmer("english"), stopwords="en")
+        corpus_ids = self._tokenizer.tokenize([c.lexical_text for c in self.chunks], return_as="ids",
+                                              show_progress=False)
+        self._bm25 = bm25s.BM25()
+        self._bm25.index(corpus_ids, show_progress=False)
+
+    def dense_chunks(self, query_vectors: np.ndarray, k: int = DENSE_CANDIDATES) -> list[list[ChunkHit]]:
+        """Top-k chunks by cosine for each query vector, best first (FAISS inner product on unit vectors)."""
+        k = min(k, self.loaded.faiss_index.ntotal)
+        if k == 0:
+            return [[] for _ in range(len(query_vectors))]
+        scores, ids = self.loaded.faiss_index.search(np.ascontiguousarray(query_vectors, dtype=np.float32), k)
+        return [[ChunkHit(int(i), float(s)) for s, i in zip(row_s, row_i) if i >= 0] for row_s, row_i in zip(scores, ids)]
+
+    def lexical_scores(self, question: str) -> np.ndarray:
+        """BM25 score of every chunk for a question."""
+        tokens = self._tokenizer.tokenize([question], return_as="ids", update_vocab=False, show_progress=False)
+        if not tokens or not tokens[0]:
+            return np.zeros(len(self.chunks), dtype=np.float32)
+        return np.asarray(self._bm25.get_scores(tokens[0]), dtype=np.float32)
+
+    def rank(self, question: str, query_vector: np.ndarray, mode: Mode = "hybrid",
+             dense_hits: list[ChunkHit] | None = None) -> list[NoteHit]:
+        """All candidate notes for one question, best first."""
+        if dense_hits is None:
+            dense_hits = self.dense_chunks(query_vector[None, :])[0]
+        dense_chunk = {h.chunk_id: h.score for h in dense_hits}
+        floor = min(dense_chunk.values()) if dense_chunk else 0.0
+        note_dense: dict[str, float] = {}
+        for cid, score in dense_chunk.items():
+            nid = self.chunks[cid].note_id
+            note_dense[nid] = max(note_dense.get(nid, -1.0), score)
+
+        lex = self.lexical_scores(question) if mode != "dense" else np.zeros(len(self.chunks), np.float32)
+        top_lex = float(lex.max()) if len(lex) else 0.0
+        note_lex: dict[str, float] = {}
+        if top_lex > 0:
+            for cid in np.flatnonzero(lex):
+                nid = self.chunks[cid].note_id
+                note_lex[nid] = max(note_lex.get(nid, 0.0), float(lex[cid]) / top_lex)
+
+        if mode == "dense":
+            fused = dict(note_dense)
+        elif mode == "bm25":
+            fused = dict(note_lex)
+        else:
+            fused = defaultdict(float)
+            for weight, table in ((DENSE_WEIGHT, note_dense), (LEXICAL_WEIGHT, note_lex)):
+                for rank, nid in enumerate(sorted(table, key=table.get, reverse=True)):
+                    fused[nid] += weight / (RRF_K + rank + 1)
+
+        hits = []
+        for nid, score in fused.items():
+            hits.append(NoteHit(nid, float(score), note_dense.get(nid, floor), note_lex.get(nid, 0.0),
+                                self._best_passage(nid, dense_chunk, lex, top_lex)))
+        hits.sort(key=lambda h: (-h.score, -h.dense, h.note_id))
+        return hits
+
+    def _best_passage(self, note_id: str, dense_chunk: dict[int, float], lex: np.ndarray, top_lex: float) -> int:
+        """The explanation chunk of a note that best matches: dense cosine plus a share of BM25."""
+        candidates = [c for c in self._note_chunks[note_id] if self.chunks[c].heading != OVERVIEW]
+        candidates = candidates or self._note_chunks[note_id]
+
+        def score(cid: int) -> float:
+            lexical = float(lex[cid]) / top_lex if top_lex > 0 else 0.0
+            return dense_chunk.get(cid, -1.0) + 0.3 * lexical
+
+        return max(candidates, key=score)
