@@ -138,10 +138,12 @@ def check_corpus(root: Path) -> CheckReport:
                 report.problems.append(Problem(display_path(path), res.field_lines.get("id", 1),
                                                f"duplicate id '{note_id}' (also in {first})"))
     notes = {nid: places[0][1].note for nid, places in by_id.items()}
+    # Ids of notes that exist but failed to parse still count, so one bad file does not cascade.
+    declared = set(notes) | {r.declared_id for r in results.values() if r.declared_id}
     lines = {nid: places[0][1].field_lines.get("prerequisites", 1) for nid, places in by_id.items()}
     for note in notes.values():
         for p in note.prerequisites:
-            if p not in notes:
+            if p not in declared:
                 report.problems.append(Problem(note.path, lines[note.id], f"unknown prerequisite '{p}'"))
     known = {nid: [p for p in n.prerequisites if p in notes] for nid, n in notes.items()}
     graph = PrerequisiteGraph(known)

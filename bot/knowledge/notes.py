@@ -107,6 +107,7 @@ class ParseResult:
 
     note: Note | None
     problems: list[tuple[int, str]] = field(default_factory=list)  # (line, message)
+    declared_id: str | None = None  # the id in the front matter, even when the note is not usable
     field_lines: dict[str, int] = field(default_factory=dict)
 
 
@@ -239,6 +240,7 @@ def parse_note(text: str, path: str) -> ParseResult:
             problems.append((fm_line(key), f"field '{key}' must be a non-empty string"))
 
     note_id = str(meta.get("id", "")).strip()
+    result.declared_id = note_id or None
     if note_id and isinstance(meta.get("id"), str) and not ID_PATTERN.match(note_id):
         problems.append((fm_line("id"), f"bad id '{note_id}': use lowercase letters, digits and single hyphens"))
     discipline = str(meta.get("discipline", "")).strip()
@@ -333,4 +335,6 @@ def read_note_file(path: Path, display_path: str) -> ParseResult:
         return ParseResult(note=None, problems=[(1, f"not valid UTF-8 text ({exc.reason} at byte {exc.start})")])
     except OSError as exc:
         return ParseResult(note=None, problems=[(1, f"cannot read file: {exc.strerror}")])
-    return parse_note(text.replace("\r\n", "\n"), display_path)
+    result = parse_note(text.replace("\r\n", "\n"), display_path)
+    result.declared_id = result.declared_id or path.stem
+    return result

