@@ -118,6 +118,103 @@ def ask(
                 print_answer(out, a)
 
 
+@app.command("eval")
+def eval_command(
+    file: Annotated[Path, typer.Argument(help="JSONL: {'q': ..., 'expected': [ids]} or {'q': ..., 'off_topic': true}")],
+    retriever: Annotated[list[str], typer.Option("--retriever", "-r", help="hybrid, dense, bm25 (repeatable)")] = [],  # noqa: B006
+    as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON")] = False,
+    sweep: Annotated[bool, typer.Option("--sweep", help="Also print the refusal threshold trade-off")] = False,
+    misses: Annotated[int, typer.Option(help="How many misses to list per retriever")] = 20,
+) -> None:
+    """Score retrievers on a question set: hit@1, hit@3, MRR, off-topic rejection, answer rate."""
+    from bot.render_text import print_eval
+    from bot.retrieval.evaluation import evaluate, load_eval_file, threshold_sweep
+    from bot.retrieval.search import MODES
+
+    modes = tuple(retriever) or MODES
+    bad = [m for m in modes if m not in MODES]
+    if bad:
+        raise StudybotError(f"Unknown retriever {', '.join(bad)}; choose from {', '.join(MODES)}.")
+    service = _service(progress=not as_json)
+    items = load_eval_file(file, set(service.corpus.notes))
+    reports = evaluate(service, items, modes)
+    curve = threshold_sweep(service, items) if sweep else None
+    if as_json:
+        print(json.dumps({"file": str(file), "questions": len(items), "threshold": service.threshold,
+                          "reports": [r.as_dict() for r in reports.values()], "sweep": curve}, indent=1))
+        return
+    print_eval(out, str(file), len(items), service.threshold, reports, curve, misses)
+
+
+TOKEN_HELP = (
+    "No Discord token. Create an application and bot in the Discord Developer Portal (Applications → "
+    "New Application → Bot → Reset Token), then put DISCORD_TOKEN=... in the environment or in a .env file "
+    "here. See README, 'Run it on your server'."
+)
+
+
+def _token(settings) -> str:
+    if settings.discord_token is None or not settings.discord_token.get_secret_value().strip():
+        raise StudybotError(TOKEN_HELP)
+    return settings.discord_token.get_secret_value().strip()
+
+
+@app.command()
+def run() -> None:
+    """Start the Discord bot (DISCORD_TOKEN from the environment or .env)."""
+    import asyncio
+    import logging
+
+    import discord
+
+    from bot.discord.app import build_services, create_bot
+
+    settings = _settings()
+    token = _token(settings)
+    discord.utils.setup_logging(level=logging.INFO)
+
+    async def main_async() -> None:
+        services = await build_services(settings)
+        bot = create_bot(settings, services)
+        async with bot:
+            await bot.start(token)
+
+    try:
+        asyncio.run(main_async())
+    except discord.LoginFailure:
+        raise StudybotError("Discord refused the token (DISCORD_TOKEN). Reset it in the Developer Portal.") from None
+    except discord.PrivilegedIntentsRequired:
+        raise StudybotError("Enable the Message Content intent for the bot in the Developer Portal "
+                            "(Bot → Privileged Gateway Intents), then start again.") from None
+
+
+@app.command()
+def sync(
+    guild: Annotated[Optional[int], typer.Option(help="Sync to this guild only (instant; for development)")] = None,
+) -> None:
+    """Register the slash commands with Discord (run once after install or after an upgrade)."""
+    import asyncio
+
+    import discord
+
+    from bot.discord.app import build_services, create_bot, sync_commands
+
+    settings = _settings()
+    token = _token(settings)
+    guild = guild if guild is not None else settings.dev_guild_id
+
+    async def main_async() -> int:
+        services = await build_services(settings)
+        return await sync_commands(create_bot(settings, services), token, guild)
+
+    try:
+        n = asyncio.run(main_async())
+    except discord.LoginFailure:
+        raise StudybotError("Discord refused the token (DISCORD_TOKEN). Reset it in the Developer Portal.") from None
+    where = f"guild {guild} (available now)" if guild else "all servers (may take up to an hour to appear)"
+    out.print(f"synced {n} command(s) to {where}")
+
+
 def main() -> None:
     """Console-script entry point: user errors become one clear message and exit code 1, never a traceback."""
     try:

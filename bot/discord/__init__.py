@@ -1,0 +1,1 @@
+"""The Discord edge: thin cogs, views and embed rendering. Translate an interaction, call a service, render."""

@@ -1,0 +1,147 @@
+"""Questions by mention, in study channels, and /ask; /topic, /next and /path."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Optional
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.discord.asking._render import answer_embed, note_embed, path_embed, suggestions_embed
+from bot.discord.asking._views import answer_view
+from bot.discord.errors import OnCooldown, user_message
+from bot.discord.text import CHOICE_NAME_MAX, clean_cut, strip_bot_mention
+from bot.errors import NotFound, StudybotError
+from bot.retrieval.answering import suggest_next
+
+if TYPE_CHECKING:  # pragma: no cover
+    from bot.discord.app import Services
+
+log = logging.getLogger("studybot.asking")
+NONE = discord.AllowedMentions.none()
+
+
+class AskingCog(commands.Cog, name="Asking"):
+    """Answer questions from the notes."""
+
+    def __init__(self, bot: commands.Bot, services: "Services"):
+        self.bot = bot
+        self.services = services
+
+    # -- shared ----------------------------------------------------------------------------------------
+    def _check_cooldown(self, user_id: int) -> None:
+        retry = self.services.cooldown.hit(user_id)
+        if retry is not None:
+            raise OnCooldown(retry)
+
+    async def topic_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        notes = self.services.answers.corpus.find(current, limit=25)
+        return [app_commands.Choice(name=clean_cut(f"{n.title} ({n.discipline})", CHOICE_NAME_MAX), value=n.id)
+                for n in notes]
+
+    def _note(self, note_id: str):
+        corpus = self.services.answers.corpus
+        note = corpus.get(note_id)
+        if note is None:
+            matches = corpus.find(note_id, limit=1)
+            if not matches:
+                raise NotFound(f"I have no topic called '{clean_cut(note_id, 80)}'. Start typing and pick one from the list.")
+            note = matches[0]
+        return note
+
+    # -- messages ----------------------------------------------------------------------------------------
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        """Answer a mention anywhere, and questions in study channels."""
+        if message.author.bot or message.guild is None or self.bot.user is None:
+            return
+        mentioned = self.bot.user in message.mentions
+        in_study = False
+        if not mentioned:
+            in_study = message.channel.id in await self.services.study_channels(message.guild.id)
+            if not in_study:
+                return
+        question = strip_bot_mention(message.content, self.bot.user.id)
+        if not question:
+            if mentioned:
+                await message.reply("Ask me something about the study topics, e.g. "
+                                    "*why do we need the chain rule in backpropagation?*", allowed_mentions=NONE)
+            return
+        try:
+            self._check_cooldown(message.author.id)
+            async with message.channel.typing():
+                answer = await self.services.ask(message.guild.id, message.author.id, question)
+        except (StudybotError, OnCooldown) as exc:
+            await message.reply(user_message(exc), allowed_mentions=NONE, delete_after=30)
+            return
+        except Exception as exc:  # noqa: BLE001 - never crash the listener
+            await message.reply(user_message(exc), allowed_mentions=NONE)
+            return
+        if not answer.answered and not mentioned:
+            return  # chit-chat in a study channel: stay quiet rather than say "not in my notes" to everything
+        await message.reply(embed=answer_embed(answer), view=answer_view(answer) or discord.utils.MISSING,
+                            allowed_mentions=NONE, mention_author=False)
+
+    # -- slash commands ------------------------------------------------------------------------------------
+    @app_commands.command()
+    @app_commands.describe(question="What you want to understand", private="Only you see the answer")
+    async def ask(self, interaction: discord.Interaction, question: app_commands.Range[str, 1, 1000],
+                  private: bool = False) -> None:
+        """Ask a question; the answer comes from the study notes."""
+        self._check_cooldown(interaction.user.id)
+        await interaction.response.defer(thinking=True, ephemeral=private)
+        answer = await self.services.ask(interaction.guild_id, interaction.user.id, question)
+        view = answer_view(answer)
+        await interaction.followup.send(embed=answer_embed(answer), view=view or discord.utils.MISSING,
+                                        ephemeral=private, allowed_mentions=NONE)
+
+    @app_commands.command()
+    @app_commands.describe(name="Start typing a topic")
+    @app_commands.autocomplete(name=topic_autocomplete)
+    async def topic(self, interaction: discord.Interaction, name: str) -> None:
+        """Show one topic from the notes."""
+        from bot.discord.asking._views import DetailButton
+
+        note = self._note(name)
+        view = discord.ui.View(timeout=None)
+        view.add_item(DetailButton(note.id))
+        await interaction.response.send_message(embed=note_embed(note, self.services.answers.corpus), view=view,
+                                                allowed_mentions=NONE)
+        await self.services.record_study(interaction, note.id, "opened")
+
+    @app_commands.command(name="next")
+    @app_commands.describe(topic="A topic you know (default: the last one you studied)")
+    @app_commands.autocomplete(topic=topic_autocomplete)
+    async def next_(self, interaction: discord.Interaction, topic: Optional[str] = None) -> None:
+        """Suggest what to study next."""
+        corpus = self.services.answers.corpus
+        known = await self.services.mastered(interaction.guild_id, interaction.user.id)
+        if topic is None:
+            topic = await self.services.last_studied(interaction.guild_id, interaction.user.id)
+        if topic is None:
+            starts = [n for n in corpus.notes.values() if not n.prerequisites and n.id not in known][:8]
+            from bot.retrieval.answering import NextTopic
+
+            topics = [NextTopic(n.id, n.title, n.discipline, "a starting point: no prerequisites") for n in starts]
+            title = "Where to start"
+        else:
+            note = self._note(topic)
+            topics = suggest_next(corpus, note, frozenset(known))
+            title = f"After {note.title}"
+        await interaction.response.send_message(
+            embed=suggestions_embed(title, topics, "You've covered everything that builds on this. 🎉"),
+            ephemeral=True, allowed_mentions=NONE)
+
+    @app_commands.command()
+    @app_commands.describe(target="The topic you want to reach")
+    @app_commands.autocomplete(target=topic_autocomplete)
+    async def path(self, interaction: discord.Interaction, target: str) -> None:
+        """The prerequisites leading to a topic, in the order to learn them."""
+        corpus = self.services.answers.corpus
+        note = self._note(target)
+        known = await self.services.mastered(interaction.guild_id, interaction.user.id)
+        order = [corpus.notes[n] for n in corpus.graph.path_to(note.id)]
+        await interaction.response.send_message(embed=path_embed(note, order, set(known)), ephemeral=True,
+                                                allowed_mentions=NONE)

@@ -1,0 +1,118 @@
+"""Embeds for answers and notes. Pure functions of domain values."""
+
+from __future__ import annotations
+
+import discord
+
+from bot.discord.text import (
+    DESCRIPTION_MAX,
+    EMBED_TOTAL_MAX,
+    FIELD_VALUE_MAX,
+    FOOTER_MAX,
+    TITLE_MAX,
+    clean_cut,
+    neutralise_mentions,
+    pages,
+)
+from bot.knowledge.corpus import Corpus
+from bot.knowledge.notes import DISCIPLINE_LABELS, Note
+from bot.retrieval.answering import Answer, NextTopic
+
+ANSWER_COLOUR = discord.Colour.blurple()
+UNANSWERED_COLOUR = discord.Colour.gold()
+NOTE_COLOUR = discord.Colour.teal()
+PASSAGE_MAX = 1800  # a chat answer, not a wall: the full note is one click away
+QUESTION_FOOTER_PREFIX = "You asked: "
+
+
+def label(discipline: str) -> str:
+    return DISCIPLINE_LABELS.get(discipline, discipline)
+
+
+def topic_lines(topics: tuple[NextTopic, ...] | list[NextTopic]) -> str:
+    return "\n".join(f"• **{t.title}** ({label(t.discipline)}): {t.reason}" for t in topics)
+
+
+def fit(embed: discord.Embed) -> discord.Embed:
+    """Shrink the description until the whole embed is within Discord's 6000-character total."""
+    over = len(embed) - EMBED_TOTAL_MAX
+    if over > 0 and embed.description:
+        embed.description = clean_cut(embed.description, max(200, len(embed.description) - over - 10))
+    return embed
+
+
+def answer_embed(answer: Answer) -> discord.Embed:
+    """The answer card: best passage, sources, next topics; the question in the footer."""
+    footer = clean_cut(QUESTION_FOOTER_PREFIX + neutralise_mentions(answer.question), FOOTER_MAX)
+    if not answer.answered:
+        closest = ", ".join(f"**{t.title}**" for t in answer.closest) or "nothing close"
+        embed = discord.Embed(
+            title="That's not in my notes",
+            description=("I only answer from the study notes, and none of them covers this, so I won't guess.\n\n"
+                         f"The closest topics I do have: {closest}. Try `/topic` to browse them."),
+            colour=UNANSWERED_COLOUR,
+        )
+        return embed.set_footer(text=footer)
+    best = answer.results[0]
+    embed = discord.Embed(
+        title=clean_cut(f"{best.title}", TITLE_MAX),
+        description=clean_cut(best.text, min(PASSAGE_MAX, DESCRIPTION_MAX)),
+        colour=ANSWER_COLOUR,
+    )
+    sources = "\n".join(f"**{r.title}** · {label(r.discipline)} · `{r.path}`" for r in answer.results)
+    embed.add_field(name="Sources", value=clean_cut(sources, FIELD_VALUE_MAX), inline=False)
+    for r in answer.results[1:]:
+        embed.add_field(name=clean_cut(f"Also relevant: {r.title}", 256),
+                        value=clean_cut(r.text, 300), inline=False)
+    if answer.next_topics:
+        embed.add_field(name="Next topics", value=clean_cut(topic_lines(answer.next_topics), FIELD_VALUE_MAX),
+                        inline=False)
+    embed.set_footer(text=footer)
+    return fit(embed)
+
+
+def note_embed(note: Note, corpus: Corpus, intro_only: bool = True) -> discord.Embed:
+    """A topic card: summary, the intuition, prerequisites and what it leads to."""
+    intuition = note.section("Intuition")
+    body = note.summary + ("\n\n" + intuition.text if intuition and intro_only else "")
+    embed = discord.Embed(title=clean_cut(note.title, TITLE_MAX), description=clean_cut(body, PASSAGE_MAX),
+                          colour=NOTE_COLOUR)
+    embed.add_field(name="Discipline", value=f"{label(note.discipline)} · {note.level}", inline=True)
+    prereqs = [corpus.notes[p].title for p in corpus.graph.prerequisites_of(note.id) if p in corpus.notes]
+    nxt = [corpus.notes[n].title for n in corpus.graph.next_topics(note.id) if n in corpus.notes]
+    if prereqs:
+        embed.add_field(name="Learn first", value=clean_cut(", ".join(prereqs), FIELD_VALUE_MAX), inline=False)
+    if nxt:
+        embed.add_field(name="Leads to", value=clean_cut(", ".join(nxt), FIELD_VALUE_MAX), inline=False)
+    embed.set_footer(text=f"source: {note.path}")
+    return fit(embed)
+
+
+def note_pages(note: Note) -> list[discord.Embed]:
+    """The full note as one or more embeds (for "More detail")."""
+    texts = pages(note.full_text(), DESCRIPTION_MAX - 200)
+    out = []
+    for i, text in enumerate(texts, start=1):
+        e = discord.Embed(title=clean_cut(note.title, TITLE_MAX), description=text, colour=NOTE_COLOUR)
+        e.set_footer(text=f"page {i}/{len(texts)} · {label(note.discipline)} · {note.path}")
+        out.append(e)
+    return out
+
+
+def suggestions_embed(title: str, topics: list[NextTopic], empty: str) -> discord.Embed:
+    embed = discord.Embed(title=clean_cut(title, TITLE_MAX), colour=NOTE_COLOUR,
+                          description=clean_cut(topic_lines(topics), DESCRIPTION_MAX) if topics else empty)
+    return embed
+
+
+def path_embed(target: Note, path: list[Note], known: set[str]) -> discord.Embed:
+    """The ordered prerequisites leading to a topic."""
+    lines = []
+    for i, n in enumerate(path, start=1):
+        mark = "✅" if n.id in known else ("🎯" if n.id == target.id else "▫️")
+        lines.append(f"{i}. {mark} **{n.title}** ({label(n.discipline)})")
+    text = "\n".join(lines)
+    embed = discord.Embed(title=clean_cut(f"Path to {target.title}", TITLE_MAX), colour=NOTE_COLOUR,
+                          description=clean_cut(text, DESCRIPTION_MAX))
+    embed.set_footer(text=f"{len(path)} topic(s), each after its prerequisites")
+    return embed

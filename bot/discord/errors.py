@@ -1,0 +1,71 @@
+"""Every error a user can trigger becomes one ephemeral message, here and nowhere else."""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+from discord import app_commands
+
+from bot.errors import StudybotError
+
+log = logging.getLogger("studybot.discord")
+
+
+class NotModerator(app_commands.CheckFailure):
+    """The user lacks Manage Server and the guild's moderator role."""
+
+
+class OnCooldown(app_commands.CheckFailure):
+    """The user asked too fast."""
+
+    def __init__(self, retry_after: float):
+        self.retry_after = retry_after
+        super().__init__(f"retry after {retry_after:.1f}s")
+
+
+def user_message(error: BaseException) -> str:
+    """The friendly text for an error; unexpected ones are logged with their traceback."""
+    if isinstance(error, (app_commands.CommandInvokeError, app_commands.TransformerError)) and error.__cause__:
+        error = error.__cause__
+    if isinstance(error, app_commands.CommandInvokeError):
+        error = error.original
+    if isinstance(error, StudybotError):
+        return str(error)
+    if isinstance(error, NotModerator):
+        return ("Only moderators can do that: members with **Manage Server**, or the moderator role set "
+                "with `/config moderator-role`.")
+    if isinstance(error, OnCooldown):
+        return f"You're asking faster than I can keep up. Try again in {max(1, round(error.retry_after))} s."
+    if isinstance(error, app_commands.NoPrivateMessage):
+        return "That command works in a server, not in DMs."
+    if isinstance(error, app_commands.MissingPermissions):
+        return "You don't have the permissions for that."
+    if isinstance(error, app_commands.BotMissingPermissions):
+        return f"I'm missing permissions here: {', '.join(error.missing_permissions)}."
+    if isinstance(error, app_commands.TransformerError):
+        return f"I couldn't understand `{error.value}` for that option."
+    if isinstance(error, app_commands.CheckFailure):
+        return "You can't use that command here."
+    log.error("unexpected error", exc_info=error)
+    return "Something went wrong on my side. It has been logged; please try again in a moment."
+
+
+async def send_error(interaction: discord.Interaction, error: BaseException) -> None:
+    """Reply to the interaction with the error message, ephemerally, whatever state the reply is in."""
+    text = user_message(error)
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
+        else:
+            await interaction.response.send_message(text, ephemeral=True,
+                                                    allowed_mentions=discord.AllowedMentions.none())
+    except discord.HTTPException:
+        log.warning("could not deliver an error message", exc_info=True)
+
+
+class StudyTree(app_commands.CommandTree):
+    """The command tree whose on_error is the one place errors become messages."""
+
+    async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        await send_error(interaction, error)
