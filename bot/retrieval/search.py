@@ -17,7 +17,7 @@ Mode = Literal["hybrid", "dense", "bm25"]
 MODES: tuple[Mode, ...] = ("hybrid", "dense", "bm25")
 DENSE_CANDIDATES = 100
 # Fusion: reciprocal-rank fusion over the per-note rankings of each retriever.
-RRF_K = 10
+RRF_K = 3
 DENSE_WEIGHT = 1.0
 LEXICAL_WEIGHT = 0.7
 

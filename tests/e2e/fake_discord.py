@@ -48,6 +48,19 @@ Protocol details that bite (discord.py 2.7.1)
   DIRECT_MESSAGES. Bot messages are echoed back as MESSAGE_CREATE/UPDATE/DELETE like Discord does.
 * discord.py sends ``multipart/form-data`` when files are attached: a ``payload_json`` part plus
   ``files[n]`` parts referenced by ``attachments[{id: n}]``.
+* pyproject sets ``asyncio_default_fixture_loop_scope = "session"``: an async fixture holding a
+  FakeDiscord must use the test's loop (``@pytest_asyncio.fixture(loop_scope="function")``); a
+  mismatch is reported as a RuntimeError instead of a silent hang.
+
+API at a glance
+---------------
+``connect(client)`` / ``close_client()``; ``send_message(channel, author, content, ...)`` -> message dict;
+``slash(user, "group sub", {opt: value}, channel=)`` / ``click(user, message, custom_id)`` /
+``select(user, message, custom_id, values)`` / ``submit_modal(user, {input_id: text})`` -> interaction id;
+``autocomplete(user, command, focused, value)`` -> choices; ``wait_for_interaction_reply(iid)`` -> Reply;
+``interaction_responses(iid)`` -> [InteractionEvent]; ``wait_for_modal(iid)``; ``messages_in(channel)``;
+``wait_for_message(channel, pred)``; ``allowed_mentions(message)``; ``requests`` / ``wait_for_request(pred)``;
+``unknown_requests``; ``client_errors``; ``dispatch(event, data)`` for any other gateway event.
 """
 from __future__ import annotations
 
@@ -188,7 +201,8 @@ class FakeDiscord:
 
     _active: Optional["FakeDiscord"] = None
 
-    def __init__(self, *, guild_name: str = "Study Group", bot_name: str = "studybot", guild_ready_timeout: float = 0.05):
+    def __init__(self, *, guild_name: str = "Study Group", bot_name: str = "studybot",
+                 guild_ready_timeout: float = 0.05):
         self._ids = itertools.count()
         self._last_id = 0
         self.guild_ready_timeout = guild_ready_timeout
@@ -261,16 +275,18 @@ class FakeDiscord:
     def add_role(self, name: str, permissions: int = 0, *, id: Optional[int] = None, position: Optional[int] = None,
                  managed: bool = False) -> Dict[str, Any]:
         rid = id or self._snowflake()
-        role = {"id": str(rid), "name": name, "permissions": str(permissions), "position": len(self.roles) if position is None else position,
-                "color": 0, "colors": {"primary_color": 0}, "hoist": False, "managed": managed, "mentionable": True, "flags": 0}
+        role = {"id": str(rid), "name": name, "permissions": str(permissions),
+                "position": len(self.roles) if position is None else position, "color": 0,
+                "colors": {"primary_color": 0}, "hoist": False, "managed": managed, "mentionable": True, "flags": 0}
         self.roles[rid] = role
         return role
 
     def add_channel(self, name: str, *, type: int = 0, topic: Optional[str] = None) -> Dict[str, Any]:
         """Add a guild text channel (type 0). After ``connect`` also ``await fake.dispatch("CHANNEL_CREATE", ch)``."""
         cid = self._snowflake()
-        ch = {"id": str(cid), "type": type, "guild_id": str(self.guild_id), "name": name, "position": len(self.channels),
-              "parent_id": None, "topic": topic, "nsfw": False, "permission_overwrites": [], "rate_limit_per_user": 0,
+        ch = {"id": str(cid), "type": type, "guild_id": str(self.guild_id), "name": name,
+              "position": len(self.channels), "parent_id": None, "topic": topic, "nsfw": False,
+              "permission_overwrites": [], "rate_limit_per_user": 0,
               "last_message_id": None, "flags": 0}
         self.channels[cid] = ch
         return ch
@@ -301,9 +317,11 @@ class FakeDiscord:
         perms = int(self.everyone_role["permissions"])
         for rid in member["roles"]:
             perms |= int(self.roles[int(rid)]["permissions"])
-        return ALL_PERMS if perms & discord.Permissions(administrator=True).value or _id(user) == self.owner_id else perms
+        is_admin = perms & discord.Permissions(administrator=True).value or _id(user) == self.owner_id
+        return ALL_PERMS if is_admin else perms
 
-    def _member_payload(self, user: Any, *, with_user: bool = True, permissions: bool = False) -> Optional[Dict[str, Any]]:
+    def _member_payload(self, user: Any, *, with_user: bool = True,
+                        permissions: bool = False) -> Optional[Dict[str, Any]]:
         m = self.members.get(_id(user))
         if m is None:
             return None
@@ -350,16 +368,29 @@ class FakeDiscord:
         discord.http.Route.BASE = f"{self.base_url}/api/v10"
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(self.gateway_url)
         FakeDiscord._active = self
+        self._loop = asyncio.get_running_loop()
+
+    def _check_live(self, need_session: bool = False) -> None:
+        if asyncio.get_running_loop() is not self._loop:
+            raise RuntimeError("FakeDiscord is used from another event loop than the one it was started in: "
+                               "give the async fixture and the test the same loop scope, e.g. "
+                               "@pytest_asyncio.fixture(loop_scope='function') (pyproject sets "
+                               "asyncio_default_fixture_loop_scope = 'session')")
+        if need_session and not self._conns:
+            raise RuntimeError("no gateway session is connected: call `await fake.connect(client)` first")
 
     async def stop(self) -> None:
+        """Close the client (re-raising an exception its task died with), the server, and restore the routes."""
         try:
             await self.close_client()
-            for conn in list(self._conns):
-                await conn.ws.close()
-            await self._runner.cleanup()
         finally:
-            discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = self._saved
-            FakeDiscord._active = None
+            try:
+                for conn in list(self._conns):
+                    await conn.ws.close()
+                await self._runner.cleanup()
+            finally:
+                discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = self._saved
+                FakeDiscord._active = None
 
     async def connect(self, client: discord.Client, token: str = "x", timeout: float = 10) -> discord.Client:
         """Run ``client.start(token)`` as a task and return once ``client.is_ready()``."""
@@ -403,11 +434,15 @@ class FakeDiscord:
         out = f"last requests: [{last}]"
         if self.unknown_requests:
             out += f"; UNKNOWN ROUTES: {[(r.method, r.path) for r in self.unknown_requests]}"
+        task = self._client_task
+        if task is not None and task.done() and not task.cancelled() and task.exception() is not None:
+            out += f"; CLIENT TASK DIED: {task.exception()!r}"
         if self.client_errors:
             out += "; client errors:\n" + "\n".join(self.client_errors[-3:])
         return out
 
     async def _wait(self, check: Callable[[], Any], timeout: float, what: str) -> Any:
+        self._check_live()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
@@ -422,15 +457,19 @@ class FakeDiscord:
             except asyncio.TimeoutError:
                 pass
 
-    async def wait_for_request(self, predicate: Callable[[Request], bool], timeout: float = 10, since: int = 0) -> Request:
-        """First recorded request (from index ``since``) matching ``predicate``."""
-        return await self._wait(lambda: next((r for r in self.requests[since:] if predicate(r)), None), timeout, "request")
+    async def wait_for_request(self, predicate: Callable[[Request], bool], timeout: float = 10,
+                               since: int = 0) -> Request:
+        """First recorded request (from index ``since``, e.g. ``len(fake.requests)``) matching ``predicate``."""
+        return await self._wait(lambda: next((r for r in self.requests[since:] if predicate(r)), None),
+                                timeout, "request")
 
-    def messages_in(self, channel: Any, *, include_users: bool = False, include_deleted: bool = False) -> List[Dict[str, Any]]:
+    def messages_in(self, channel: Any, *, include_users: bool = False,
+                    include_deleted: bool = False) -> List[Dict[str, Any]]:
         """Messages in a channel (current state, oldest first); by default only those the bot sent."""
         cid = str(_id(channel))
-        return [m for mid, m in self.messages.items() if m["channel_id"] == cid
-                and (include_users or m["author"]["id"] == self.bot_user["id"]) and (include_deleted or mid not in self.deleted)]
+        return [m for mid, m in self.messages.items()
+                if m["channel_id"] == cid and (include_deleted or mid not in self.deleted)
+                and (include_users or m["author"]["id"] == self.bot_user["id"])]
 
     async def wait_for_message(self, channel: Any, predicate: Optional[Callable[[Dict[str, Any]], bool]] = None, *,
                                timeout: float = 10, after: Any = None, include_users: bool = False) -> Dict[str, Any]:
@@ -450,7 +489,8 @@ class FakeDiscord:
 
     def _reply(self, iid: int) -> Optional[Reply]:
         events = self.interactions[iid].events
-        visible = [e for e in events if e.message_id is not None and (e.kind in ("followup", "edit") or e.type in (4, 7))]
+        visible = [e for e in events
+                   if e.message_id is not None and (e.kind in ("followup", "edit") or e.type in (4, 7))]
         if not visible:
             return None
         e = visible[-1]
@@ -486,6 +526,7 @@ class FakeDiscord:
 
     async def dispatch(self, event: str, data: Dict[str, Any], *, intent: int = 0, guild: bool = True) -> None:
         """Send a DISPATCH (op 0) event to connected sessions (those owning the guild, or shard 0 for DMs)."""
+        self._check_live()
         for conn in list(self._conns):
             if intent and not conn.intents & intent:
                 continue
@@ -535,12 +576,14 @@ class FakeDiscord:
             await self._send(conn, 0, self.guild_payload(), "GUILD_CREATE")
 
     # ------------------------------------------------------------------ messages
-    def _attachment(self, channel_id: int, filename: str, data: bytes, content_type: Optional[str] = None) -> Dict[str, Any]:
+    def _attachment(self, channel_id: int, filename: str, data: bytes,
+                    content_type: Optional[str] = None) -> Dict[str, Any]:
         aid = self._snowflake()
         ctype = content_type or "application/octet-stream"
         self.cdn[aid] = (data, ctype)
         url = f"{self.base_url}/cdn/attachments/{channel_id}/{aid}/{filename}"
-        return {"id": str(aid), "filename": filename, "size": len(data), "url": url, "proxy_url": url, "content_type": ctype}
+        return {"id": str(aid), "filename": filename, "size": len(data), "url": url, "proxy_url": url,
+                "content_type": ctype}
 
     def make_attachment(self, spec: Any, channel: Any = 0) -> Dict[str, Any]:
         """Attachment payload served by the fake CDN from ``bytes``, ``(filename, bytes[, content_type])`` or a
@@ -563,13 +606,26 @@ class FakeDiscord:
         parse = {"users", "roles", "everyone"} if am is None else set(am.get("parse") or [])
         users = {str(u) for u in (am or {}).get("users", [])}
         roles = {str(r) for r in (am or {}).get("roles", [])}
-        uids = [u for u in dict.fromkeys(re.findall(r"<@!?(\d+)>", content)) if ("users" in parse or u in users) and int(u) in self.users]
+        uids = [u for u in dict.fromkeys(re.findall(r"<@!?(\d+)>", content))
+                if ("users" in parse or u in users) and int(u) in self.users]
         rids = [r for r in dict.fromkeys(re.findall(r"<@&(\d+)>", content)) if "roles" in parse or r in roles]
-        msg["mentions"] = [dict(self.users[int(u)], **({"member": self._member_payload(u, with_user=False)} if int(u) in self.members and "guild_id" in msg else {})) for u in uids]
+        msg["mentions"] = [self._mention(u, "guild_id" in msg) for u in uids]
+        ref = self.messages.get(int((msg.get("message_reference") or {}).get("message_id") or 0))
+        if ref is not None and (am is None or am.get("replied_user")) and ref["author"]["id"] not in uids:
+            msg["mentions"].append(ref["author"])  # replies ping the replied-to author unless replied_user=False
         msg["mention_roles"] = rids
         msg["mention_everyone"] = "everyone" in parse and ("@everyone" in content or "@here" in content)
 
-    def _attachments_from(self, channel_id: int, body: Dict[str, Any], files: List[UploadedFile], old: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    def _mention(self, user: Any, in_guild: bool) -> Dict[str, Any]:
+        """A ``mentions`` entry: the user payload plus, in a guild, its ``member`` (without ``user``)."""
+        entry = dict(self.users[_id(user)])
+        if in_guild and _id(user) in self.members:
+            entry["member"] = self._member_payload(user, with_user=False)
+        return entry
+
+    def _attachments_from(self, channel_id: int, body: Dict[str, Any], files: List[UploadedFile],
+                          old: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+        """Attachments of a create/edit body: new ``files[n]`` uploads plus kept existing ones (by id)."""
         by_field = {f.field: f for f in files}
         listed = body.get("attachments")
         if listed is None:
@@ -578,7 +634,8 @@ class FakeDiscord:
         for a in listed:
             f = by_field.get(f"files[{a['id']}]")
             if f is not None:
-                out.append(self._attachment(channel_id, a.get("filename") or f.filename or "file", f.data, f.content_type))
+                name = a.get("filename") or f.filename or "file"
+                out.append(self._attachment(channel_id, name, f.data, f.content_type))
             else:
                 out.extend(o for o in old if o["id"] == str(a["id"]))
         return out
@@ -598,7 +655,8 @@ class FakeDiscord:
         msg: Dict[str, Any] = {
             "id": str(self._snowflake()), "type": mtype, "channel_id": str(channel_id), "author": self.bot_user,
             "content": body.get("content") or "", "embeds": body.get("embeds") or [],
-            "components": body.get("components") or [], "attachments": self._attachments_from(channel_id, body, files, []),
+            "components": body.get("components") or [],
+            "attachments": self._attachments_from(channel_id, body, files, []),
             "pinned": False, "tts": bool(body.get("tts")), "timestamp": _now(), "edited_timestamp": None,
             "flags": body.get("flags") or 0}
         if ch.get("type", 0) != 1:
@@ -610,11 +668,12 @@ class FakeDiscord:
         if body.get("nonce") is not None:
             msg["nonce"] = body["nonce"]
         ref = body.get("message_reference")
-        if ref:
+        if ref:  # Discord echoes snowflakes as strings
+            ref = {k: str(v) if k.endswith("_id") and v is not None else v for k, v in ref.items()}
             msg["type"], msg["message_reference"] = 19, ref
             target = self.messages.get(int(ref["message_id"]))
             if target is not None:
-                msg["referenced_message"] = target
+                msg["referenced_message"] = {k: v for k, v in target.items() if k != "referenced_message"}
         self._mentions(msg, body.get("allowed_mentions"))
         return self._store(msg, body.get("allowed_mentions"))
 
@@ -641,36 +700,38 @@ class FakeDiscord:
         data = msg if event != "MESSAGE_DELETE" else {k: msg[k] for k in ("id", "channel_id", "guild_id") if k in msg}
         await self.dispatch(event, data, intent=intent, guild=in_guild)
 
-    async def send_message(self, channel: Any, author: Any, content: str = "", *, mentions: Optional[Sequence[Any]] = None,
-                           mention_roles: Optional[Sequence[Any]] = None, mention_everyone: Optional[bool] = None,
-                           attachments: Sequence[Any] = (), reference: Any = None, embeds: Sequence[Dict[str, Any]] = ()) -> Dict[str, Any]:
+    async def send_message(self, channel: Any, author: Any, content: str = "", *,
+                           mentions: Optional[Sequence[Any]] = None, mention_roles: Optional[Sequence[Any]] = None,
+                           mention_everyone: Optional[bool] = None, attachments: Sequence[Any] = (),
+                           reference: Any = None, embeds: Sequence[Dict[str, Any]] = ()) -> Dict[str, Any]:
         """A user posts a message: dispatch MESSAGE_CREATE and return the stored payload.
 
         Mentions default to what ``content`` contains (``<@id>``, ``<@&id>``, ``@everyone``/``@here``);
         attachments are ``bytes``/``(filename, bytes[, content_type])``/dicts served by the fake CDN.
         """
+        self._check_live(need_session=True)
         cid = _id(channel)
         ch = self.channels[cid]
         author_u = self.users[_id(author)]
         msg: Dict[str, Any] = {"id": str(self._snowflake()), "type": 0, "channel_id": str(cid), "author": author_u,
-                               "content": content, "embeds": list(embeds), "components": [], "pinned": False, "tts": False,
-                               "timestamp": _now(), "edited_timestamp": None, "flags": 0,
+                               "content": content, "embeds": list(embeds), "components": [], "pinned": False,
+                               "tts": False, "timestamp": _now(), "edited_timestamp": None, "flags": 0,
                                "attachments": [self.make_attachment(a, cid) for a in attachments]}
         if ch["type"] != 1:
             msg["guild_id"] = str(self.guild_id)
             msg["member"] = self._member_payload(author, with_user=False)
+        if reference is not None:
+            ref = self.messages[_id(reference)]
+            msg["type"], msg["referenced_message"] = 19, {k: v for k, v in ref.items() if k != "referenced_message"}
+            msg["message_reference"] = {"message_id": ref["id"], "channel_id": ref["channel_id"],
+                                        "guild_id": ref.get("guild_id")}
         self._mentions(msg, None)
         if mentions is not None:
-            msg["mentions"] = [dict(self.users[_id(u)], **({"member": self._member_payload(u, with_user=False)}
-                                                          if "guild_id" in msg and _id(u) in self.members else {})) for u in mentions]
+            msg["mentions"] = [self._mention(u, "guild_id" in msg) for u in mentions]
         if mention_roles is not None:
             msg["mention_roles"] = [str(_id(r)) for r in mention_roles]
         if mention_everyone is not None:
             msg["mention_everyone"] = mention_everyone
-        if reference is not None:
-            ref = self.messages[_id(reference)]
-            msg["type"], msg["referenced_message"] = 19, ref
-            msg["message_reference"] = {"message_id": ref["id"], "channel_id": ref["channel_id"], "guild_id": ref.get("guild_id")}
         self._store(msg, None)
         for conn in list(self._conns):
             in_guild = "guild_id" in msg
@@ -679,8 +740,8 @@ class FakeDiscord:
             if (in_guild and not self._owns_guild(conn)) or (not in_guild and conn.shard and conn.shard[0] != 0):
                 continue
             data = msg
-            bot_mentioned = any(m["id"] == self.bot_user["id"] for m in msg["mentions"])
-            if in_guild and not conn.intents & INTENT_MESSAGE_CONTENT and not bot_mentioned and author_u is not self.bot_user:
+            exempt = author_u is self.bot_user or any(m["id"] == self.bot_user["id"] for m in msg["mentions"])
+            if in_guild and not conn.intents & INTENT_MESSAGE_CONTENT and not exempt:
                 data = dict(msg, content="", embeds=[], attachments=[], components=[])
             await self._send(conn, 0, data, "MESSAGE_CREATE")
         return msg
@@ -715,14 +776,16 @@ class FakeDiscord:
         raise KeyError(f"no application command {name!r}; known: {sorted(k[1] for k in self.commands)}")
 
     def _base_interaction(self, itype: int, user: Any, channel: Any, *, locale: str = "en-US",
-                          data: Optional[Dict[str, Any]] = None, message: Optional[Dict[str, Any]] = None) -> _Interaction:
+                          data: Optional[Dict[str, Any]] = None,
+                          message: Optional[Dict[str, Any]] = None) -> _Interaction:
         iid = self._snowflake()
         token = f"fake-token-{iid}"
         cid = _id(channel if channel is not None else self.general)
         ch = self.channels[cid]
-        p: Dict[str, Any] = {"id": str(iid), "application_id": str(self.app_id), "type": itype, "token": token, "version": 1,
-                             "channel_id": str(cid), "locale": locale, "entitlements": [], "entitlement_sku_ids": [],
-                             "attachment_size_limit": 25 * 1024 * 1024, "app_permissions": str(self.permissions_of(self.bot_user))}
+        p: Dict[str, Any] = {"id": str(iid), "application_id": str(self.app_id), "type": itype, "token": token,
+                             "version": 1, "channel_id": str(cid), "locale": locale, "entitlements": [],
+                             "entitlement_sku_ids": [], "attachment_size_limit": 25 * 1024 * 1024,
+                             "app_permissions": str(self.permissions_of(self.bot_user))}
         if ch["type"] == 1:
             p.update(user=self.users[_id(user)], context=1, channel=dict(ch),
                      authorizing_integration_owners={"0": str(self.app_id)})
@@ -743,7 +806,9 @@ class FakeDiscord:
         self._tokens[token] = iid
         return rec
 
-    def _option(self, spec: Dict[str, Any], value: Any, resolved: Dict[str, Dict[str, Any]], cid: int, focused: bool) -> Dict[str, Any]:
+    def _option(self, spec: Dict[str, Any], value: Any, resolved: Dict[str, Dict[str, Any]], cid: int,
+                focused: bool) -> Dict[str, Any]:
+        """One option of an interaction, its value coerced to the synced option type (resolved data added)."""
         t = spec["type"]
         opt: Dict[str, Any] = {"name": spec["name"], "type": t}
         if focused:
@@ -760,7 +825,8 @@ class FakeDiscord:
             if sid in self.users and t in (6, 9):
                 resolved.setdefault("users", {})[str(sid)] = self.users[sid]
                 if sid in self.members:
-                    resolved.setdefault("members", {})[str(sid)] = self._member_payload(sid, with_user=False, permissions=True)
+                    member = self._member_payload(sid, with_user=False, permissions=True)
+                    resolved.setdefault("members", {})[str(sid)] = member
             elif sid in self.roles:
                 resolved.setdefault("roles", {})[str(sid)] = self.roles[sid]
             elif sid in self.channels:
@@ -794,6 +860,7 @@ class FakeDiscord:
         return data
 
     async def _create(self, rec: _Interaction) -> int:
+        self._check_live(need_session=True)
         in_guild = "guild_id" in rec.payload
         await self.dispatch("INTERACTION_CREATE", rec.payload, guild=in_guild)
         return rec.id
@@ -811,7 +878,8 @@ class FakeDiscord:
         return await self._create(self._base_interaction(2, user, cid, locale=locale, data=data))
 
     async def autocomplete(self, user: Any, command: Union[str, Sequence[str]], focused: str, value: str = "",
-                           options: Optional[Dict[str, Any]] = None, *, channel: Any = None, timeout: float = 10) -> List[Dict[str, Any]]:
+                           options: Optional[Dict[str, Any]] = None, *, channel: Any = None,
+                           timeout: float = 10) -> List[Dict[str, Any]]:
         """Send an autocomplete interaction (type 4) for option ``focused`` typed as ``value``; returns the choices."""
         cid = _id(channel if channel is not None else self.general)
         data = self._command_data(command, {**(options or {}), focused: value}, cid, focused=focused)
@@ -859,8 +927,8 @@ class FakeDiscord:
                            channel: Any = None) -> int:
         """Submit a modal the bot opened (the newest one, or the one with ``custom_id``).
 
-        ``fields`` maps input custom_id -> text (or a list of values for selects); the submitted
-        components mirror the modal's own layout (action rows or labels).
+        ``fields`` maps input custom_id -> text (or a list of values for selects); inputs left out are
+        submitted empty; the submitted components mirror the modal's own layout (action rows or labels).
         """
         opener = next((r for r in reversed(list(self.interactions.values()))
                        if r.modal and (custom_id is None or r.modal["custom_id"] == custom_id)), None)
@@ -875,9 +943,11 @@ class FakeDiscord:
             if c.get("type") == 18:
                 inner = leaf(c["component"])
                 return {"type": 18, "component": inner} if inner else None
-            if "custom_id" in c and c["custom_id"] in remaining:
-                v = remaining.pop(c["custom_id"])
-                return {"type": c["type"], "custom_id": c["custom_id"], **({"values": list(v)} if isinstance(v, (list, tuple)) else {"value": v})}
+            if "custom_id" in c:  # Discord submits every input; ones not given are empty
+                v = remaining.pop(c["custom_id"], "" if c.get("type") == 4 else [])
+                out = {"type": c["type"], "custom_id": c["custom_id"]}
+                out.update({"values": list(v)} if isinstance(v, (list, tuple)) else {"value": v})
+                return out
             return None
 
         if opener is not None:
@@ -886,7 +956,8 @@ class FakeDiscord:
                 raise KeyError(f"modal {opener.modal['custom_id']!r} has no inputs {list(remaining)}")
             custom_id = opener.modal["custom_id"]
         else:
-            components = [{"type": 1, "components": [{"type": 4, "custom_id": k, "value": v}]} for k, v in fields.items()]
+            components = [{"type": 1, "components": [{"type": 4, "custom_id": k, "value": v}]}
+                          for k, v in fields.items()]
         message = self.messages.get(opener.message_id) if opener and opener.message_id else None
         cid = channel if channel is not None else (opener.channel_id if opener else None)
         return await self._create(self._base_interaction(5, user, cid, message=message,
@@ -903,7 +974,8 @@ class FakeDiscord:
                 if part.name == "payload_json":  # type: ignore[union-attr]
                     body = json.loads(data)
                 else:
-                    files.append(UploadedFile(part.name, part.filename, part.headers.get("Content-Type"), bytes(data)))  # type: ignore[union-attr]
+                    ctype = part.headers.get("Content-Type")  # type: ignore[union-attr]
+                    files.append(UploadedFile(part.name, part.filename, ctype, bytes(data)))  # type: ignore[union-attr]
         elif request.can_read_body:
             raw = await request.read()
             body = json.loads(raw) if raw else None
@@ -937,7 +1009,8 @@ class FakeDiscord:
 
     async def _r_gateway(self, req: Request) -> web.Response:
         return _json({"url": self.gateway_url, "shards": 1,
-                      "session_start_limit": {"total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}})
+                      "session_start_limit": {"total": 1000, "remaining": 1000, "reset_after": 0,
+                                              "max_concurrency": 1}})
 
     async def _r_put_commands(self, req: Request, app: str, guild: Optional[str] = None) -> web.Response:
         gid = int(guild) if guild else None
@@ -975,8 +1048,10 @@ class FakeDiscord:
         return _json(msg)
 
     async def _r_history(self, req: Request, cid: str) -> web.Response:
-        msgs = [m for m in self.messages_in(cid, include_users=True)][::-1]
-        return _json(msgs[: int(req.query.get("limit", 50))])
+        q = req.query
+        msgs = [m for m in self.messages_in(cid, include_users=True)[::-1]
+                if int(q.get("before", 1 << 63)) > int(m["id"]) > int(q.get("after", 0))]
+        return _json(msgs[: int(q.get("limit", 50))])
 
     async def _r_no_content(self, req: Request, *args: str) -> web.Response:
         return web.Response(status=204)
@@ -1008,8 +1083,9 @@ class FakeDiscord:
         msg = None
         if t in (4, 5):
             flags = (data.get("flags") or 0) | (LOADING if t == 5 else 0)
-            msg = self._new_bot_message(rec.channel_id, dict(data, flags=flags) if t == 4 else {"flags": flags}, req.files,
-                                        mtype=20 if rec.type == 2 else 0, webhook=True)
+            content = dict(data, flags=flags) if t == 4 else {"flags": flags}
+            msg = self._new_bot_message(rec.channel_id, content, req.files, mtype=20 if rec.type == 2 else 0,
+                                        webhook=True)
             rec.original_id = int(msg["id"])
             await self._echo("MESSAGE_CREATE", msg)
         elif t in (6, 7) and rec.message_id is not None:
@@ -1026,9 +1102,9 @@ class FakeDiscord:
         self._notify()
         if req.query.get("with_response") not in ("1", "true", "True"):
             return web.Response(status=204)
-        out: Dict[str, Any] = {"interaction": {"id": iid, "type": rec.type, "response_message_id": msg["id"] if msg else None,
-                                               "response_message_loading": t == 5,
-                                               "response_message_ephemeral": bool(msg and msg["flags"] & EPHEMERAL)}}
+        out: Dict[str, Any] = {"interaction": {
+            "id": iid, "type": rec.type, "response_message_id": msg["id"] if msg else None,
+            "response_message_loading": t == 5, "response_message_ephemeral": bool(msg and msg["flags"] & EPHEMERAL)}}
         if msg is not None and t in (4, 5, 7):
             out["resource"] = {"type": t, "message": msg}
         return _json(out)

@@ -26,6 +26,14 @@ class FeedbackModal(discord.ui.Modal, title="Feedback"):
         await interaction.response.send_message(f"thanks: {self.text.value}", ephemeral=True)
 
 
+class DoneView(discord.ui.View):
+    @discord.ui.button(label="Done", custom_id="card:done")
+    async def done(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        await interaction.response.defer()  # type 6: acknowledge, edit later
+        await interaction.edit_original_response(content="done", embed=None, view=None)
+        await interaction.followup.send("bye", ephemeral=True)
+
+
 class PanelView(discord.ui.View):
     def __init__(self) -> None:
         super().__init__(timeout=60)
@@ -54,6 +62,9 @@ def make_bot(*, message_content: bool = True, cls: type = commands.Bot) -> comma
             return
         if message.content.startswith("hello"):
             await message.reply(f"hi {message.author.mention}", allowed_mentions=discord.AllowedMentions.none())
+        elif message.content == "card":
+            embed = discord.Embed(title="Backprop", description="chain rule")
+            await message.channel.send(embed=embed, view=DoneView())
         elif bot.user in message.mentions:
             await message.channel.send(f"you said: {message.content}")
 
@@ -134,7 +145,7 @@ async def test_message_listener_reply_and_allowed_mentions(env):
     reply = await fake.wait_for_message(fake.general, lambda m: m["content"].startswith("hi"))
     assert reply["content"] == f"hi <@{fake.alice['id']}>"
     assert reply["message_reference"]["message_id"] == sent["id"]
-    assert fake.allowed_mentions(reply) == {"parse": [], "replied_user": False}
+    assert fake.allowed_mentions(reply) == {"parse": []}
     assert reply["mentions"] == []  # the fake applied allowed_mentions: nobody pinged
 
 
@@ -156,7 +167,14 @@ async def test_sync_then_echo_defers_before_followup(env):
     assert {c["name"] for c in put.json} == {c.name for c in synced} >= {"echo", "corpus", "topic"}
     assert all(c.id for c in synced)
 
+    guild = discord.Object(fake.guild_id)
+    bot.tree.copy_global_to(guild=guild)
+    await bot.tree.sync(guild=guild)
+    put = await fake.wait_for_request(lambda r: r.method == "PUT" and f"/guilds/{fake.guild_id}/" in r.path)
+    assert fake.commands[(fake.guild_id, "echo", 1)]["guild_id"] == str(fake.guild_id)
+
     iid = await fake.slash(fake.alice, "echo", {"text": "attention is all you need"})
+    assert fake.interactions[iid].payload["data"]["guild_id"] == str(fake.guild_id)  # guild command preferred
     reply = await fake.wait_for_interaction_reply(iid)
     assert reply.content == "echo: attention is all you need"
     kinds = [(e.kind, e.type) for e in fake.interaction_responses(iid)]
@@ -245,6 +263,46 @@ async def test_dm_roundtrip(env):
     assert any(r.path == "/users/@me/channels" for r in fake.requests)
 
 
+async def test_slash_in_dm(env):
+    fake, _ = env
+    dm = fake.dm_channel(fake.bob)
+    iid = await fake.slash(fake.bob, "echo", {"text": "in a DM"}, channel=dm)
+    assert "guild_id" not in fake.interactions[iid].payload and fake.interactions[iid].payload["context"] == 1
+    reply = await fake.wait_for_interaction_reply(iid)
+    assert reply.content == "echo: in a DM" and reply.message["channel_id"] == dm["id"]
+
+
+async def test_history_and_fetch(env):
+    fake, bot = env
+    first = await fake.send_message(fake.study, fake.alice, "one")
+    await fake.send_message(fake.study, fake.bob, "two")
+    channel = bot.get_channel(int(fake.study["id"]))
+    assert [m.content async for m in channel.history(limit=10)] == ["two", "one"]
+    assert (await channel.fetch_message(int(first["id"]))).author.name == "alice"
+
+
+async def test_channel_send_embed_view_then_deferred_edit(env):
+    fake, _ = env
+    await fake.send_message(fake.general, fake.alice, "card")
+    card = await fake.wait_for_message(fake.general, lambda m: m["embeds"])
+    assert card["embeds"][0]["title"] == "Backprop" and card["components"]
+    iid = await fake.click(fake.alice, card, "card:done")
+    reply = await fake.wait_for_interaction_reply(iid)
+    assert [(e.kind, e.type) for e in reply.events] == [("callback", 6), ("edit", None), ("followup", None)]
+    assert fake.messages[int(card["id"])]["content"] == "done"
+    assert fake.messages[int(card["id"])]["embeds"] == [] and fake.messages[int(card["id"])]["components"] == []
+    assert reply.content == "bye" and reply.ephemeral  # the last visible response is the follow-up
+
+
+async def test_channel_added_after_connect(env):
+    fake, bot = env
+    late = fake.add_channel("late")
+    await fake.dispatch("CHANNEL_CREATE", late)
+    await fake.send_message(late, fake.bob, "hello")
+    assert (await fake.wait_for_message(late))["content"] == f"hi <@{fake.bob['id']}>"
+    assert bot.get_channel(int(late["id"])).name == "late"
+
+
 async def test_unknown_route_is_404_and_recorded():
     async with FakeDiscord() as fake:
         bot = make_bot()
@@ -252,7 +310,8 @@ async def test_unknown_route_is_404_and_recorded():
         channel = bot.get_channel(int(fake.general["id"]))
         with pytest.raises(discord.NotFound):
             await channel.create_webhook(name="nope")
-        assert [(r.method, r.path) for r in fake.unknown_requests] == [("POST", f"/channels/{fake.general['id']}/webhooks")]
+        unknown = [(r.method, r.path) for r in fake.unknown_requests]
+        assert unknown == [("POST", f"/channels/{fake.general['id']}/webhooks")]
 
 
 async def test_auto_sharded_bot_connects_and_handles_slash():

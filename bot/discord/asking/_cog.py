@@ -72,7 +72,7 @@ class AskingCog(commands.Cog, name="Asking"):
         try:
             self._check_cooldown(message.author.id)
             async with message.channel.typing():
-                answer = await self.services.ask(message.guild.id, message.author.id, question)
+                answer, qid = await self.services.ask(message.guild.id, message.author.id, question)
         except (StudybotError, OnCooldown) as exc:
             await message.reply(user_message(exc), allowed_mentions=NONE, delete_after=30)
             return
@@ -81,7 +81,7 @@ class AskingCog(commands.Cog, name="Asking"):
             return
         if not answer.answered and not mentioned:
             return  # chit-chat in a study channel: stay quiet rather than say "not in my notes" to everything
-        await message.reply(embed=answer_embed(answer), view=answer_view(answer) or discord.utils.MISSING,
+        await message.reply(embed=answer_embed(answer), view=answer_view(answer, qid) or discord.utils.MISSING,
                             allowed_mentions=NONE, mention_author=False)
 
     # -- slash commands ------------------------------------------------------------------------------------
@@ -92,8 +92,8 @@ class AskingCog(commands.Cog, name="Asking"):
         """Ask a question; the answer comes from the study notes."""
         self._check_cooldown(interaction.user.id)
         await interaction.response.defer(thinking=True, ephemeral=private)
-        answer = await self.services.ask(interaction.guild_id, interaction.user.id, question)
-        view = answer_view(answer)
+        answer, qid = await self.services.ask(interaction.guild_id, interaction.user.id, question)
+        view = answer_view(answer, qid)
         await interaction.followup.send(embed=answer_embed(answer), view=view or discord.utils.MISSING,
                                         ephemeral=private, allowed_mentions=NONE)
 

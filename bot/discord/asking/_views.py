@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from bot.discord.asking._render import QUESTION_FOOTER_PREFIX, note_embed, note_pages
+from bot.discord.asking._render import note_embed, note_pages
 from bot.discord.errors import send_error
 from bot.discord.text import SELECT_DESCRIPTION_MAX, SELECT_LABEL_MAX, clean_cut
 from bot.errors import NotFound
@@ -24,14 +24,6 @@ NONE = discord.AllowedMentions.none()
 
 def services_of(interaction: discord.Interaction) -> "Services":
     return interaction.client.services  # type: ignore[attr-defined]
-
-
-def question_of(message: discord.Message | None) -> str:
-    """The question an answer message was for (kept in its embed footer)."""
-    if message and message.embeds and message.embeds[0].footer and message.embeds[0].footer.text:
-        text = message.embeds[0].footer.text
-        return text[len(QUESTION_FOOTER_PREFIX):] if text.startswith(QUESTION_FOOTER_PREFIX) else text
-    return ""
 
 
 def note_or_error(interaction: discord.Interaction, note_id: str):
@@ -138,44 +130,44 @@ class FeedbackModal(discord.ui.Modal, title="What was wrong with this answer?"):
     """An optional reason for a 👎."""
 
     reason = discord.ui.TextInput(label="Reason (optional)", style=discord.TextStyle.paragraph, required=False,
-                                  max_length=500, placeholder="e.g. it answered a different question")
+                                  max_length=500, placeholder="e.g. it answered a different question",
+                                  custom_id="sb:fb:reason")
 
-    def __init__(self, note_id: str, question: str):
-        super().__init__(timeout=600, custom_id=f"sb:fbmodal:{note_id}")
-        self.note_id = note_id
-        self.question = question
+    def __init__(self, question_id: int):
+        super().__init__(timeout=600, custom_id=f"sb:fbmodal:{question_id}")
+        self.question_id = question_id
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
-        await services_of(interaction).record_feedback(interaction, self.question, self.note_id, False,
-                                                       self.reason.value or None)
-        await interaction.response.send_message("Thanks: your 👎 and reason were recorded; moderators review them.",
-                                                ephemeral=True, allowed_mentions=NONE)
+        stored = await services_of(interaction).record_feedback(interaction, self.question_id, False,
+                                                                self.reason.value.strip() or None)
+        text = ("Thanks: your 👎 and reason were recorded; moderators review them." if stored
+                else "That answer is too old to rate.")
+        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NONE)
 
     async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
         await send_error(interaction, error)
 
 
-class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button],
-                     template=r"sb:fb:(?P<vote>up|down):(?P<note>[a-z0-9-]+)"):
-    """👍 records at once; 👎 asks an optional reason in a modal."""
+class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button], template=r"sb:fb:(?P<vote>up|down):(?P<qid>\d+)"):
+    """👍 records at once; 👎 asks an optional reason in a modal. The custom_id carries the logged question."""
 
-    def __init__(self, vote: str, note_id: str):
+    def __init__(self, vote: str, question_id: int):
         super().__init__(discord.ui.Button(emoji="👍" if vote == "up" else "👎", style=discord.ButtonStyle.secondary,
-                                           custom_id=f"sb:fb:{vote}:{note_id}"))
+                                           custom_id=f"sb:fb:{vote}:{question_id}"))
         self.vote = vote
-        self.note_id = note_id
+        self.question_id = question_id
 
     @classmethod
     async def from_custom_id(cls, interaction, item, match: re.Match[str]):
-        return cls(match["vote"], match["note"])
+        return cls(match["vote"], int(match["qid"]))
 
     async def callback(self, interaction: discord.Interaction) -> None:
         try:
-            question = question_of(interaction.message)
             if self.vote == "down":
-                return await interaction.response.send_modal(FeedbackModal(self.note_id, question))
-            await services_of(interaction).record_feedback(interaction, question, self.note_id, True, None)
-            await interaction.response.send_message("Thanks for the 👍!", ephemeral=True, allowed_mentions=NONE)
+                return await interaction.response.send_modal(FeedbackModal(self.question_id))
+            stored = await services_of(interaction).record_feedback(interaction, self.question_id, True, None)
+            text = "Thanks for the 👍!" if stored else "That answer is too old to rate."
+            await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NONE)
         except Exception as exc:  # noqa: BLE001
             await send_error(interaction, exc)
 
@@ -183,7 +175,7 @@ class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button],
 DYNAMIC_ITEMS = (DetailButton, NextTopicSelect, FeedbackButton)
 
 
-def answer_view(answer: Answer) -> discord.ui.View | None:
+def answer_view(answer: Answer, question_id: int | None) -> discord.ui.View | None:
     """The components under an answer (none for a refusal)."""
     if not answer.answered or not answer.best:
         return None
@@ -197,6 +189,7 @@ def answer_view(answer: Answer) -> discord.ui.View | None:
     ]
     if options:
         view.add_item(NextTopicSelect(best, options))
-    view.add_item(FeedbackButton("up", best))
-    view.add_item(FeedbackButton("down", best))
+    if question_id is not None:
+        view.add_item(FeedbackButton("up", question_id))
+        view.add_item(FeedbackButton("down", question_id))
     return view

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,12 +17,17 @@ from bot.discord.errors import NotModerator
 from bot.discord.text import CHOICE_NAME_MAX, clean_cut
 from bot.errors import CorpusInvalid, InvalidInput, NotFound
 from bot.knowledge.notes import parse_note
+from bot.study.models import Audit
 
 if TYPE_CHECKING:  # pragma: no cover
     from bot.discord.app import Services
 
 NONE = discord.AllowedMentions.none()
 MAX_NOTE_BYTES = 200_000
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 async def is_moderator(interaction: discord.Interaction) -> bool:
@@ -32,7 +38,7 @@ async def is_moderator(interaction: discord.Interaction) -> bool:
     if member.guild_permissions.manage_guild:
         return True
     services: Services = interaction.client.services  # type: ignore[attr-defined]
-    role_id = await services.store.moderator_role(interaction.guild.id)
+    role_id = await services.moderator_role(interaction.guild.id)
     if role_id is not None and any(r.id == role_id for r in member.roles):
         return True
     raise NotModerator()
@@ -59,7 +65,7 @@ class CorpusAdminCog(commands.Cog, name="Corpus"):
         return await asyncio.to_thread(self.services.answers.refresh)
 
     async def _audit(self, interaction: discord.Interaction, action: str, detail: str) -> None:
-        await self.services.store.record_audit(interaction.guild_id, interaction.user.id, action, detail)
+        await self.services.audit(interaction.guild_id, interaction.user.id, action, detail)
 
     async def note_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         notes = self.services.answers.corpus.find(current, limit=25)
@@ -169,8 +175,9 @@ class CorpusAdminCog(commands.Cog, name="Corpus"):
     async def stats(self, interaction: discord.Interaction) -> None:
         """Notes per discipline, chunks, model, last build, questions answered."""
         state = self.services.answers.state
-        answered, unanswered = await self.services.store.question_counts(interaction.guild_id)
-        await interaction.response.send_message(embed=stats_embed(state, answered, unanswered), ephemeral=True,
+        counts = await self.services.store.question_stats(interaction.guild_id, None)
+        await interaction.response.send_message(embed=stats_embed(state, counts.answered, counts.unanswered),
+                                                ephemeral=True,
                                                 allowed_mentions=NONE)
 
     # -- /config -----------------------------------------------------------------------------------------
@@ -179,8 +186,9 @@ class CorpusAdminCog(commands.Cog, name="Corpus"):
     @moderator_only
     async def study_channel_add(self, interaction: discord.Interaction, channel: discord.TextChannel) -> None:
         """Mark a channel as a study channel."""
-        await self.services.store.add_study_channel(interaction.guild_id, channel.id)
-        await self._audit(interaction, "config.study-channel.add", str(channel.id))
+        await self.services.store.set_study_channel(interaction.guild_id, channel.id, True, _now(),
+                                                   Audit(interaction.user.id, "config.study-channel.add",
+                                                         str(channel.id)))
         await interaction.response.send_message(f"{channel.mention} is now a study channel: I answer questions "
                                                 "posted there.", ephemeral=True, allowed_mentions=NONE)
 
@@ -188,8 +196,9 @@ class CorpusAdminCog(commands.Cog, name="Corpus"):
     @moderator_only
     async def study_channel_remove(self, interaction: discord.Interaction, channel: discord.TextChannel) -> None:
         """Stop answering every question in a channel (mentions still work)."""
-        await self.services.store.remove_study_channel(interaction.guild_id, channel.id)
-        await self._audit(interaction, "config.study-channel.remove", str(channel.id))
+        await self.services.store.set_study_channel(interaction.guild_id, channel.id, False, _now(),
+                                                   Audit(interaction.user.id, "config.study-channel.remove",
+                                                         str(channel.id)))
         await interaction.response.send_message(f"{channel.mention} is no longer a study channel.", ephemeral=True,
                                                 allowed_mentions=NONE)
 
@@ -198,7 +207,7 @@ class CorpusAdminCog(commands.Cog, name="Corpus"):
     @moderator_only
     async def moderator_role(self, interaction: discord.Interaction, role: discord.Role) -> None:
         """Set the role whose members are studybot moderators."""
-        await self.services.store.set_moderator_role(interaction.guild_id, role.id)
-        await self._audit(interaction, "config.moderator-role", str(role.id))
+        await self.services.store.set_moderator_role(interaction.guild_id, role.id, _now(),
+                                                    Audit(interaction.user.id, "config.moderator-role", str(role.id)))
         await interaction.response.send_message(f"Members with {role.mention} can now curate the corpus.",
                                                 ephemeral=True, allowed_mentions=NONE)

@@ -1,0 +1,56 @@
+"""Study groups, sessions, quizzes, reviews and progress over SQLite. No discord import: plain dataclasses out."""
+
+from bot.study.models import (
+    AnswerOutcome,
+    AuditEntry,
+    CardState,
+    DisciplineMastery,
+    Group,
+    GroupDetails,
+    GuildConfig,
+    LeaderboardEntry,
+    ProgressReport,
+    QuestionStats,
+    QuizQuestion,
+    QuizResults,
+    QuizRun,
+    QuizScore,
+    ReviewReminder,
+    ReviewSummary,
+    Session,
+    SessionReminder,
+    Streak,
+    Suggestion,
+    TopicActivity,
+)
+from bot.study.service import StudyService
+from bot.study.storage import SCHEMA_VERSION, Store
+from bot.study.when import parse_when
+
+__all__ = [
+    "AnswerOutcome",
+    "AuditEntry",
+    "CardState",
+    "DisciplineMastery",
+    "Group",
+    "GroupDetails",
+    "GuildConfig",
+    "LeaderboardEntry",
+    "ProgressReport",
+    "QuestionStats",
+    "QuizQuestion",
+    "QuizResults",
+    "QuizRun",
+    "QuizScore",
+    "ReviewReminder",
+    "ReviewSummary",
+    "SCHEMA_VERSION",
+    "Session",
+    "SessionReminder",
+    "Store",
+    "Streak",
+    "StudyService",
+    "Suggestion",
+    "TopicActivity",
+    "parse_when",
+]
