@@ -54,6 +54,20 @@ def corpus_check(
     print(f"ok: {n_notes} notes in {report.files} file(s), no problems.")
 
 
+@corpus_app.command("docs")
+def corpus_docs(
+    out_file: Annotated[Path, typer.Option("--out", help="Where to write the coverage table")] = Path("docs/CORPUS.md"),
+) -> None:
+    """Regenerate docs/CORPUS.md (coverage per discipline and level) from the corpus."""
+    from bot.knowledge.corpus import load_corpus
+    from bot.knowledge.coverage import coverage_markdown
+
+    corpus = load_corpus(_settings().corpus_dir)
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    out_file.write_text(coverage_markdown(corpus) + "\n", encoding="utf-8")
+    out.print(f"wrote {out_file} ({len(corpus)} notes)")
+
+
 def _service(progress: bool = True):
     """The answering service, ready: builds the index first when there is none (or it is stale)."""
     from bot.retrieval.answering import AnswerService

@@ -3,22 +3,26 @@
 Layout: layers left to right by prerequisite depth within the drawn graph (a note sits one column right of
 its deepest prerequisite), rows ordered by a barycentre sweep to cut edge crossings. One discipline's map
 also shows, greyed and dashed, the prerequisites from other disciplines that lead into it. Fonts and labels
-shrink with the number of notes per column; titles are shortened ("The chain rule" -> "Chain rule").
-matplotlib's object API with the Agg canvas: no pyplot global state, safe in a worker thread.
+shrink with the number of notes per column; titles are shortened ("The chain rule" -> "Chain rule") and
+wrapped to the column's width. matplotlib's object API with the Agg canvas (no pyplot global state, safe in a
+worker thread) draws the graph; Pillow draws the labels, because matplotlib's text layout is far too slow for
+hundreds of them.
 """
 
 from __future__ import annotations
 
 import io
 import re
-import textwrap
 from collections.abc import Iterable
+from functools import lru_cache
 
 import networkx as nx
+from matplotlib import font_manager
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from PIL import Image, ImageDraw, ImageFont
 
 from bot.knowledge import Corpus
 from bot.knowledge.notes import DISCIPLINE_LABELS
@@ -29,13 +33,28 @@ COLOURS = {"mastered": "#2e9d4f", "studied": "#f2a900", "new": "#c9ced6", "outsi
 EDGE = "#8a94a6"
 
 
-def short_label(title: str, width: int, lines: int = 2) -> str:
-    """A title cut to its head ("Bayesian inference: priors..." -> "Bayesian inference"), wrapped to fit."""
+def short_title(title: str) -> str:
+    """A title cut to its head: "The chain rule" -> "Chain rule", "Bayesian inference: priors..." -> "Bayesian inference"."""
     head = re.split(r"[:(]", title, maxsplit=1)[0].strip() or title
     head = re.sub(r"^(the|an?)\s+", "", head, flags=re.IGNORECASE)
-    head = head[:1].upper() + head[1:]
-    wrapped = textwrap.wrap(head, width=max(width, 4), max_lines=lines, placeholder="…", break_long_words=True)
-    return "\n".join(wrapped) or head[:width]
+    return head[:1].upper() + head[1:]
+
+
+def fit_label(text: str, font: ImageFont.FreeTypeFont, width: float, lines: int) -> str:
+    """Words wrapped into at most `lines` lines of `width` pixels, the overflow replaced by an ellipsis."""
+    out: list[str] = []
+    words = text.split()
+    while words and len(out) < lines:
+        line = words.pop(0)
+        while words and font.getlength(f"{line} {words[0]}") <= width:
+            line += " " + words.pop(0)
+        out.append(line)
+    if words or any(font.getlength(line) > width for line in out):
+        last = out[-1] if out else text
+        while last and font.getlength(last + "…") > width:
+            last = last[:-1].rstrip()
+        out[-1:] = [(last or text[:1]) + "…"]
+    return "\n".join(out)
 
 
 def map_nodes(corpus: Corpus, discipline: str | None) -> tuple[set[str], set[str]]:
@@ -79,28 +98,24 @@ def render_map(corpus: Corpus, mastered: Iterable[str] = (), studied: Iterable[s
     graph = corpus.graph.nx.subgraph(inside | outside).copy()
     width, height = size
     fig = Figure(figsize=(width / dpi, height / dpi), dpi=dpi, facecolor="white")
-    FigureCanvasAgg(fig)
-    ax = fig.add_axes((0.01, 0.02, 0.98, 0.88))
+    canvas = FigureCanvasAgg(fig)
+    ax = fig.add_axes((0.01, 0.02, 0.98, 0.86))
     ax.set_axis_off()
 
     scope = DISCIPLINE_LABELS.get(discipline, discipline) if discipline else "All topics"
-    done = len(mastered & inside)
-    fig.text(0.02, 0.955, f"{scope}: {done} of {len(inside)} topics mastered", fontsize=26, weight="bold",
-             va="center", color="#1f2937")
+    fig.text(0.02, 0.95, f"{scope}: {len(mastered & inside)} of {len(inside)} mastered", fontsize=26,
+             weight="bold", va="center", color="#1f2937")
     if not graph:
         fig.text(0.5, 0.5, "No topics to show", fontsize=28, ha="center", va="center", color="#6b7280")
-        return _png(fig, dpi)
+        canvas.draw()
+        return _png(canvas, [])
 
     pos, columns, rows = layered_positions(graph)
     row_px = ax.bbox.height / max(rows, 1)
     col_px = ax.bbox.width / (columns + 0.6)
-    font = max(6.5, min(18.0, row_px * 0.42 * 72 / dpi))
-    lines = 2 if row_px > 2.7 * font * dpi / 72 else 1
-    chars = int((col_px - font * 1.8) / (0.56 * font * dpi / 72))
-    if chars < 8 and font > 6.5:  # narrow columns: a smaller font buys readable labels
-        font = max(6.5, font * chars / 8)
-        chars = int((col_px - font * 1.8) / (0.56 * font * dpi / 72))
-    chars = max(chars, 5)
+    font_px = max(10.0, min(24.0, row_px * 0.5, col_px / 7.5))
+    lines = max(1, min(3, int(row_px * 0.85 / (font_px * 1.15))))
+    dot_px = max(6.0, min(font_px * 1.3, row_px * 0.7))
 
     ax.set_xlim(-0.25, columns - 1 + 0.95)
     half = max(rows - 1, 1) / 2 + 0.6
@@ -113,30 +128,47 @@ def render_map(corpus: Corpus, mastered: Iterable[str] = (), studied: Iterable[s
             return "outside"
         return "mastered" if n in mastered else "studied" if n in studied else "new"
 
-    marker = (font * 1.25) ** 2
     for kind in ("new", "studied", "mastered", "outside"):
         nodes = [n for n in graph if state(n) == kind]
         if nodes:
-            ax.scatter([pos[n][0] for n in nodes], [pos[n][1] for n in nodes], s=marker, c=COLOURS[kind],
-                       edgecolors="#4b5563", linewidths=1.2, linestyle="--" if kind == "outside" else "-", zorder=2)
-    offset = 0.09 * max(font / 12, 0.6) * (6 / max(columns, 6))
-    for n in graph:
-        x, y = pos[n]
-        ax.text(x + offset, y, short_label(corpus.notes[n].title, chars, lines), fontsize=font, va="center",
-                ha="left", color="#6b7280" if n in outside else "#111827", zorder=3, clip_on=False,
-                linespacing=0.95, style="italic" if n in outside else "normal")
-
+            ax.scatter([pos[n][0] for n in nodes], [pos[n][1] for n in nodes], s=(dot_px * 72 / dpi) ** 2,
+                       c=COLOURS[kind], edgecolors="#4b5563", linewidths=1.2,
+                       linestyle="--" if kind == "outside" else "-", zorder=2)
     legend = [("mastered", "Mastered"), ("studied", "Started"), ("new", "Not yet")]
     if outside:
-        legend.append(("outside", "From other disciplines"))
+        legend.append(("outside", "Other disciplines"))
     handles = [Line2D([], [], marker="o", linestyle="", markersize=16, markerfacecolor=COLOURS[k],
                       markeredgecolor="#4b5563", label=label) for k, label in legend]
-    fig.legend(handles=handles, loc="upper right", bbox_to_anchor=(0.99, 0.995), ncols=len(handles), fontsize=16,
-               frameon=False, handletextpad=0.3, columnspacing=1.2)
-    return _png(fig, dpi)
+    fig.legend(handles=handles, loc="upper right", bbox_to_anchor=(0.99, 0.99), ncols=2 if outside else 3,
+               fontsize=16, frameon=False, handletextpad=0.3, columnspacing=1.2)
+    canvas.draw()
+
+    # Labels are drawn with Pillow: matplotlib lays out text ~50x slower, too slow for 300 labels.
+    regular, italic = _font(False, round(font_px)), _font(True, round(font_px))
+    room = col_px - dot_px - 12  # up to just before the next column's dots
+    labels = []
+    for n in graph:
+        x, y = ax.transData.transform(pos[n])
+        font = italic if n in outside else regular
+        text = fit_label(short_title(corpus.notes[n].title), font, room, lines)
+        labels.append((x + dot_px / 2 + 4, height - y, text, font, "#6b7280" if n in outside else "#111827"))
+    return _png(canvas, labels)
 
 
-def _png(fig: Figure, dpi: int) -> bytes:
+@lru_cache(maxsize=16)
+def _font(oblique: bool, size: int) -> ImageFont.FreeTypeFont:
+    path = font_manager.findfont(font_manager.FontProperties(family="DejaVu Sans",
+                                                             style="oblique" if oblique else "normal"))
+    return ImageFont.truetype(path, size)
+
+
+def _png(canvas: FigureCanvasAgg, labels: list[tuple[float, float, str, ImageFont.FreeTypeFont, str]]) -> bytes:
+    image = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+    image = image.convert("RGB")
+    draw = ImageDraw.Draw(image)
+    for x, y, text, font, colour in labels:
+        left, top, right, bottom = draw.multiline_textbbox((0, 0), text, font=font, spacing=2)
+        draw.multiline_text((x, y - (top + bottom) / 2), text, font=font, fill=colour, spacing=2)
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi)
+    image.save(buffer, format="PNG", compress_level=3)
     return buffer.getvalue()

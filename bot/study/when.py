@@ -89,12 +89,12 @@ def parse_when(text: str, zone: ZoneInfo | str | None, now: datetime) -> datetim
     if not raw:
         raise InvalidInput(f"Tell me when, e.g. {EXAMPLES}.")
     if len(raw) > MAX_TEXT:
-        raise InvalidInput(f"That time is too long to read. Try something like {EXAMPLES}.")
+        raise InvalidInput(f"That time is too long to read. Try e.g. {EXAMPLES}.")
     cleaned = raw.lower().rstrip(".!")
     result = (_iso(raw, tz) or _duration(cleaned, tz, now) or _day_and_time(cleaned, tz, now)
               or _dateparser(cleaned, tz, now))
     if result is None:
-        raise InvalidInput(f"I couldn't read '{raw}' as a time. Try {EXAMPLES}.")
+        raise InvalidInput(f"I couldn't read '{raw}' as a time. Try e.g. {EXAMPLES}.")
     result = result.astimezone(UTC)
     if result <= now:
         shown = result.astimezone(tz)
@@ -110,8 +110,9 @@ def localize(wall: datetime, tz: ZoneInfo) -> datetime:
     """A naive wall time in `tz` as an aware datetime; refuses times the clocks skip over."""
     aware = wall.replace(tzinfo=tz, fold=0)
     if aware.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != wall:
+        later = (wall + timedelta(hours=1)).strftime("%H:%M")
         raise InvalidInput(f"{wall:%H:%M} does not exist on {wall:%a %d %b %Y} in {tz.key}: the clocks "
-                           "go forward then. Pick a time an hour later.")
+                           f"go forward then. Pick another time, e.g. {later}.")
     return aware
 
 
@@ -121,7 +122,7 @@ def _iso(raw: str, tz: ZoneInfo) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(raw)
     except ValueError:
-        raise InvalidInput(f"'{raw}' is not a valid date and time. Write it like '2026-12-01 18:00'.") from None
+        raise InvalidInput(f"'{raw}' is not a valid date and time; write it as e.g. '2026-12-01 18:00'.") from None
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
         raise InvalidInput(f"Add a time to the date, e.g. '{raw} 18:00'.")
     return parsed if parsed.tzinfo else localize(parsed, tz)
@@ -159,13 +160,13 @@ def _clock(m: re.Match) -> time:
     hour, minute = int(m["hour"]), int(m["minute"] or 0)
     if m["ampm"]:
         if not 1 <= hour <= 12:
-            raise InvalidInput(f"'{m['time']}' is not a time: with am/pm the hour is 1 to 12.")
+            raise InvalidInput(f"'{m['time']}' is not a time: with am/pm the hour is 1 to 12, e.g. '6pm'.")
         hour = hour % 12 + (12 if m["ampm"].startswith("p") else 0)
     elif m["minute"] is None and m["h"] is None:
-        raise InvalidInput(f"Is '{m['time']}' in the morning or the evening? Write '{m['time']}:00' (24-hour), "
-                           f"'{m['time']}am' or '{m['time']}pm'.")
+        raise InvalidInput(f"Is '{m['time']}' in the morning or the evening? Write e.g. '{m['time']}:00' "
+                           f"(24-hour), '{m['time']}am' or '{m['time']}pm'.")
     if hour > 23 or minute > 59:
-        raise InvalidInput(f"'{m['time']}' is not a valid time of day.")
+        raise InvalidInput(f"'{m['time']}' is not a valid time of day; use e.g. '18:00' or '6pm'.")
     return time(hour, minute)
 
 

@@ -148,13 +148,15 @@ async def test_corpus_reload_is_refused_for_a_non_moderator(env):
 async def test_moderator_role_grants_reload(env):
     fake, _, services = env
     role = fake.add_role("Tutors")
-    await services.store.set_moderator_role(fake.guild_id, role["id"], __import__("datetime").datetime.now(
-        __import__("datetime").timezone.utc), __import__("bot.study.models", fromlist=["Audit"]).Audit(1, "t", "t"))
+    await fake.dispatch("GUILD_ROLE_CREATE", {"guild_id": str(fake.guild_id), "role": role})
+    admin = await fake.slash(fake.admin, ("config", "moderator-role"), {"role": role})
+    assert "can now curate" in (await fake.wait_for_interaction_reply(admin)).content
     tutor = fake.add_member("tutor", roles=[role])
-    await fake.dispatch("GUILD_MEMBER_ADD", {**fake._member_payload(tutor), "guild_id": str(fake.guild_id)})
     iid = await fake.slash(tutor, ("corpus", "reload"))
     reply = await fake.wait_for_interaction_reply(iid, timeout=60)
-    assert "Corpus reloaded" in reply.embeds[0]["title"]
+    assert reply.embeds and "Corpus reloaded" in reply.embeds[0]["title"], reply.content
+    actions = [e.action for e in await services.store.audit_log(fake.guild_id)]
+    assert actions[:2] == ["corpus.reload", "config.moderator-role"]
 
 
 async def test_broken_note_is_rejected_while_the_old_index_keeps_answering(env):

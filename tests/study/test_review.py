@@ -1,0 +1,116 @@
+"""SM-2 arithmetic, and review cards through the service."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from bot.errors import InvalidInput, NotFound
+from bot.study.models import CardState
+from bot.study.review import MIN_EASE, schedule
+from tests.study.conftest import GUILD, NOW, right_choice, wrong_choice
+
+
+def review_days(grades) -> list[int]:
+    state, out = None, []
+    for g in grades:
+        state = schedule(state, g, NOW)
+        out.append(state.interval_days)
+    return out
+
+
+def test_intervals_are_1_then_6_then_interval_times_ease():
+    assert review_days([4, 4, 4, 4, 4]) == [1, 6, 15, 38, 95]  # 6*2.5 = 15, 15*2.5 = 37.5 -> 38, 38*2.5 = 95
+
+
+def test_first_review_of_a_new_card():
+    state = schedule(None, True, NOW)
+    assert (state.repetitions, state.interval_days, state.ease, state.lapses) == (1, 1, 2.5, 0)
+    assert state.due_at == NOW + timedelta(days=1) and state.last_reviewed_at == NOW
+
+
+@pytest.mark.parametrize("grade, ease", [(5, 2.6), (4, 2.5), (3, 2.36), (2, 2.18), (1, 1.96), (0, 1.7)])
+def test_ease_update_per_grade(grade, ease):
+    assert schedule(None, grade, NOW).ease == pytest.approx(ease)
+
+
+def test_the_interval_uses_the_ease_before_this_review():
+    state = CardState(due_at=NOW, repetitions=2, interval_days=6, ease=2.5)
+    after = schedule(state, 5, NOW)
+    assert after.interval_days == 15 and after.ease == pytest.approx(2.6)
+
+
+def test_a_lapse_resets_repetitions_and_counts():
+    learned = CardState(due_at=NOW, repetitions=3, interval_days=15, ease=2.5)
+    after = schedule(learned, False, NOW)
+    assert (after.repetitions, after.interval_days, after.lapses) == (0, 1, 1)
+    assert after.ease == pytest.approx(2.18)
+    assert after.due_at == NOW + timedelta(days=1)
+    assert review_days([False, True, True, True]) == [1, 1, 6, int(6 * 2.18 + 0.5)]
+
+
+def test_ease_never_drops_below_the_floor():
+    state = None
+    for _ in range(10):
+        state = schedule(state, 0, NOW)
+    assert state.ease == MIN_EASE
+    assert review_days([0] * 5 + [4] * 4)[-4:] == [1, 6, 8, 10]  # 6*1.3 = 7.8 -> 8, 8*1.3 = 10.4 -> 10
+
+
+def test_grades_outside_0_to_5_are_rejected():
+    with pytest.raises(ValueError):
+        schedule(None, 6, NOW)
+
+
+async def test_quiz_answers_become_cards_and_reviews_come_due(service, study_corpus):
+    run = await service.quizzes.start(GUILD, 7, "derivatives", 2, seed=1, now=NOW)
+    for q in run.questions:
+        choice = right_choice if q.item_index == 0 else wrong_choice
+        await service.quizzes.answer(GUILD, run.id, 7, q.position, choice(study_corpus, q.note_id, q.item_index), NOW)
+    summary = await service.reviews.summary(GUILD, 7, NOW)
+    assert (summary.due_now, summary.total, summary.next_due_at) == (0, 2, NOW + timedelta(days=1))
+    assert (await service.reviews.summary(GUILD, 7, NOW + timedelta(days=1))).due_now == 2
+
+    review = await service.quizzes.start_review(GUILD, 7, now=NOW + timedelta(days=1))
+    assert review.kind == "review" and {q.item_index for q in review.questions} == {0, 1}
+    q = review.questions[0]
+    await service.quizzes.answer(GUILD, review.id, 7, q.position, right_choice(study_corpus, q.note_id, q.item_index),
+                                 NOW + timedelta(days=1))
+    card = await service.store.card(GUILD, 7, q.note_id, q.item_index)
+    assert card.last_reviewed_at == NOW + timedelta(days=1)
+
+
+async def test_nothing_to_review_says_when_the_next_card_is_due(service):
+    with pytest.raises(InvalidInput, match="no review cards yet"):
+        await service.quizzes.start_review(GUILD, 7, now=NOW)
+    assert await service.reviews.study_note(GUILD, 7, "chain-rule", NOW) == 2
+    assert await service.reviews.study_note(GUILD, 7, "chain-rule", NOW) == 0  # existing cards are kept
+    with pytest.raises(InvalidInput, match="due in 1 day"):
+        await service.quizzes.start_review(GUILD, 7, now=NOW)
+    with pytest.raises(NotFound):
+        await service.reviews.study_note(GUILD, 7, "no-such-note", NOW)
+
+
+async def test_daily_review_reminders_fire_once_per_local_day(service):
+    await service.admin.set_timezone(7, "Asia/Tokyo", NOW)
+    await service.reviews.study_note(GUILD, 7, "derivatives", NOW)
+    await service.reviews.set_reminders(GUILD, 7, 9)
+    with pytest.raises(InvalidInput):
+        await service.reviews.set_reminders(GUILD, 7, 24)
+    tomorrow = NOW + timedelta(days=1)  # 21:00 in Tokyo, after 9:00: due
+    assert await service.reviews.due_reminders(NOW) == []  # cards not due yet
+    first = await service.reviews.due_reminders(tomorrow)
+    assert [(r.user_id, r.due, r.local_day.isoformat()) for r in first] == [(7, 2, "2026-03-03")]
+    assert await service.reviews.due_reminders(tomorrow + timedelta(hours=1)) == []
+    # Next Tokyo day, 08:00 local: before the chosen hour, nothing; at 09:00, again.
+    assert await service.reviews.due_reminders(datetime_at(2026, 3, 3, 23)) == []
+    assert len(await service.reviews.due_reminders(datetime_at(2026, 3, 4, 0))) == 1
+    await service.reviews.set_reminders(GUILD, 7, None)
+    assert (await service.reviews.summary(GUILD, 7, NOW)).reminders_enabled is False
+
+
+def datetime_at(*args):
+    from datetime import UTC, datetime
+
+    return datetime(*args, tzinfo=UTC)
