@@ -48,9 +48,28 @@ def small_corpus(tmp_path) -> Path:
     return write_small_corpus(tmp_path / "corpus")
 
 
+@pytest.fixture(scope="session")
+def small_embedding_cache(tmp_path_factory, embedder) -> Path:
+    """The embedding cache of the small corpus, computed once per session."""
+    from bot.knowledge.corpus import load_corpus
+    from bot.retrieval.index import IndexStore
+
+    root = tmp_path_factory.mktemp("small-cache")
+    IndexStore(root / "index").build(load_corpus(write_small_corpus(root / "corpus")), embedder)
+    return root / "index" / "cache"
+
+
 @pytest.fixture
-def small_settings(tmp_path, small_corpus) -> Settings:
-    return Settings(corpus_dir=small_corpus, index_dir=tmp_path / "index", data_dir=tmp_path / "data",
+def seeded_index_dir(tmp_path, small_embedding_cache) -> Path:
+    """An empty index folder whose embedding cache already holds the small corpus's chunks."""
+    index_dir = tmp_path / "index"
+    shutil.copytree(small_embedding_cache, index_dir / "cache")
+    return index_dir
+
+
+@pytest.fixture
+def small_settings(tmp_path, small_corpus, seeded_index_dir) -> Settings:
+    return Settings(corpus_dir=small_corpus, index_dir=seeded_index_dir, data_dir=tmp_path / "data",
                     _env_file=None)
 
 

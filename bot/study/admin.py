@@ -43,7 +43,8 @@ class AdminService:
                                  now: datetime | None = None) -> GuildConfig:
         """Set or clear the moderator role (audited)."""
         detail = f"role {role_id}" if role_id is not None else "cleared"
-        await self._store.set_moderator_role(guild_id, role_id, _now(now), Audit(actor_id, "config.moderator_role", detail))
+        audit = Audit(actor_id, "config.moderator_role", detail)
+        await self._store.set_moderator_role(guild_id, role_id, _now(now), audit)
         return await self.config(guild_id)
 
     async def set_study_channel(self, guild_id: int, actor_id: int, channel_id: int, enabled: bool = True,

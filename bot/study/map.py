@@ -34,14 +34,14 @@ EDGE = "#8a94a6"
 
 
 def short_title(title: str) -> str:
-    """A title cut to its head: "The chain rule" -> "Chain rule", "Bayesian inference: priors..." -> "Bayesian inference"."""
+    """A title cut to its head: "The chain rule" -> "Chain rule", "Bayes: priors..." -> "Bayes"."""
     head = re.split(r"[:(]", title, maxsplit=1)[0].strip() or title
     head = re.sub(r"^(the|an?)\s+", "", head, flags=re.IGNORECASE)
     return head[:1].upper() + head[1:]
 
 
 def fit_label(text: str, font: ImageFont.FreeTypeFont, width: float, lines: int) -> str:
-    """Words wrapped into at most `lines` lines of `width` pixels, the overflow replaced by an ellipsis."""
+    """Words wrapped into at most `lines` lines of `width` pixels; whatever does not fit becomes an ellipsis."""
     out: list[str] = []
     words = text.split()
     while words and len(out) < lines:
@@ -49,12 +49,19 @@ def fit_label(text: str, font: ImageFont.FreeTypeFont, width: float, lines: int)
         while words and font.getlength(f"{line} {words[0]}") <= width:
             line += " " + words.pop(0)
         out.append(line)
-    if words or any(font.getlength(line) > width for line in out):
-        last = out[-1] if out else text
-        while last and font.getlength(last + "…") > width:
-            last = last[:-1].rstrip()
-        out[-1:] = [(last or text[:1]) + "…"]
-    return "\n".join(out)
+    if words:
+        out[-1] += "…"
+    return "\n".join(_clip(line, font, width) for line in out)
+
+
+def _clip(line: str, font: ImageFont.FreeTypeFont, width: float) -> str:
+    """A line cut short with an ellipsis when wider than `width` (a long word, or the overflow mark)."""
+    if font.getlength(line) <= width:
+        return line
+    line = line.rstrip("…")
+    while len(line) > 1 and font.getlength(line + "…") > width:
+        line = line[:-1]
+    return line.rstrip(" ,-") + "…"
 
 
 def map_nodes(corpus: Corpus, discipline: str | None) -> tuple[set[str], set[str]]:

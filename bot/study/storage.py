@@ -338,9 +338,13 @@ class Store:
                 await asyncio.shield(self._end("COMMIT"))
 
     async def _end(self, statement: str) -> None:
-        """End the open transaction (a no-op when SQLite already ended it)."""
-        if self._db.in_transaction:
+        """End the open transaction. Queued behind any statement still running (even of a cancelled task);
+        a no-op when there is no transaction (BEGIN itself failed, or SQLite already rolled back)."""
+        try:
             await self._db.execute(statement)
+        except sqlite3.OperationalError as exc:
+            if "no transaction is active" not in str(exc):
+                raise
 
     # --- guild settings, timezones and the audit log -----------------------------------------------------
 
@@ -586,7 +590,8 @@ class Store:
                 await _audit(db, guild_id, audit, at)
             return cur.rowcount > 0
 
-    async def claim_due_reminders(self, now: datetime, done_before: datetime) -> list[tuple[Session, int | None, tuple[int, ...]]]:
+    async def claim_due_reminders(self, now: datetime,
+                                  done_before: datetime) -> list[tuple[Session, int | None, tuple[int, ...]]]:
         """Mark every due, unsent reminder as sent and return it with its channel and members: exactly once.
 
         Sessions that started before `done_before` become 'done' first (their reminder is no use any more).
@@ -731,7 +736,8 @@ class Store:
         async with self._read() as db:
             return await _card(db, guild_id, user_id, note_id, item_index)
 
-    async def due_cards(self, guild_id: int, user_id: int, now: datetime, limit: int) -> list[tuple[str, int, CardState]]:
+    async def due_cards(self, guild_id: int, user_id: int, now: datetime,
+                        limit: int) -> list[tuple[str, int, CardState]]:
         """Cards due at `now`, most overdue first: (note_id, item_index, state)."""
         async with self._read() as db:
             rows = await _all(db, "SELECT * FROM review_cards WHERE guild_id = ? AND user_id = ? AND due_at <= ? "
@@ -948,7 +954,8 @@ def _card_row(r: sqlite3.Row) -> CardState:
                      ease=r["ease"], lapses=r["lapses"], last_reviewed_at=from_db_time(r["last_reviewed_at"]))
 
 
-async def _card(db: aiosqlite.Connection, guild_id: int, user_id: int, note_id: str, item_index: int) -> CardState | None:
+async def _card(db: aiosqlite.Connection, guild_id: int, user_id: int, note_id: str,
+                item_index: int) -> CardState | None:
     row = await _one(db, "SELECT * FROM review_cards WHERE guild_id = ? AND user_id = ? AND note_id = ? "
                          "AND item_index = ?", guild_id, user_id, note_id, item_index)
     return _card_row(row) if row else None

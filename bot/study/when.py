@@ -33,7 +33,8 @@ _WEEKDAYS = {
     "sun": 6, "sunday": 6,
 }
 _DAY_WORDS = {"today": 0, "tonight": 0, "tomorrow": 1, "tmr": 1, "tmrw": 1}
-_DAY = r"(?:(?P<next>next|this|on)\s+)?(?P<day>" + "|".join(sorted([*_WEEKDAYS, *_DAY_WORDS], key=len, reverse=True)) + r")"
+_DAY_NAMES = "|".join(sorted([*_WEEKDAYS, *_DAY_WORDS], key=len, reverse=True))
+_DAY = rf"(?:(?P<next>next|this|on)\s+)?(?P<day>{_DAY_NAMES})"
 _TIME = r"(?P<time>noon|midnight|(?P<hour>\d{1,2})(?:(?:[:.]|h)(?P<minute>\d{2})|(?P<h>h))?\s*(?P<ampm>[ap]\.?m\.?)?)"
 _DAY_TIME = re.compile(rf"^{_DAY}(?:\s+(?:at\s+)?{_TIME})?$")
 _TIME_DAY = re.compile(rf"^(?:at\s+)?{_TIME}\s+{_DAY}$")

@@ -11,7 +11,7 @@ from bot.config import Settings
 from bot.discord.app import build_services, create_bot
 from bot.retrieval.answering import AnswerService
 from tests.e2e.fake_discord import FakeDiscord
-from tests.notes_factory import note_text, write_small_corpus
+from tests.notes_factory import note_text
 
 pytestmark = pytest.mark.e2e
 
@@ -25,9 +25,9 @@ SIGMOID_NOTE = note_text(
 
 
 @pytest_asyncio.fixture(loop_scope="function")
-async def env(tmp_path, embedder):
-    corpus = write_small_corpus(tmp_path / "corpus")
-    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", data_dir=tmp_path / "data",
+async def env(tmp_path, small_corpus, seeded_index_dir, embedder):
+    corpus = small_corpus
+    settings = Settings(corpus_dir=corpus, index_dir=seeded_index_dir, data_dir=tmp_path / "data",
                         question_cooldown_burst=3, question_cooldown_seconds=60, _env_file=None)
     services = await build_services(settings, AnswerService(settings, embedder=embedder))
     bot = create_bot(settings, services)

@@ -167,5 +167,5 @@ async def test_answers_are_judged_against_the_hot_swapped_corpus(store, study_co
     assert outcome.correct
 
 
-def test_score_run_ties_share_a_rank():
+def test_a_run_nobody_answered_has_no_scores():
     assert score_run([]) == ()

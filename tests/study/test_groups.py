@@ -1,0 +1,238 @@
+"""Study groups, sessions and their reminders (exactly once, late after downtime)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+
+from bot.errors import InvalidInput, NotFound, PermissionDenied
+from bot.study import Store, StudyService
+from bot.study.groups import clean_group_name, clean_text
+from tests.study.conftest import GUILD, NOW, OTHER_GUILD
+
+OWNER, ALICE, BOB, MOD = 1, 2, 3, 4
+
+
+@pytest.mark.parametrize("raw, clean", [
+    ("Backprop beginners", "Backprop beginners"),
+    ("   ML    study\tgroup  ", "ML study group"),
+    ("Café 2026", "Café 2026"),
+    ("C++ & friends (evenings)", "C++ & friends (evenings)"),
+    ("深層学習", "深層学習"),
+    ("x" * 50, "x" * 50),
+    ("two\nlines", "two lines"),  # any whitespace collapses to one space
+])
+def test_valid_names_are_trimmed(raw, clean):
+    assert clean_group_name(raw) == clean
+
+
+@pytest.mark.parametrize("raw, message", [
+    ("", "1 to 50"),
+    ("     ", "1 to 50"),
+    ("x" * 51, "at most 50"),
+    ("@everyone party", "mentions"),
+    ("@here", "mentions"),
+    ("hi <@123>", "mentions"),
+    ("<@!123>", "mentions"),
+    ("<#1> fans", "mentions"),
+    ("<@&1> role", "mentions"),
+    ("＠everyone", "mentions"),          # full-width @, normalised first
+    ("**bold**", "Markdown"),
+    ("`code`", "Markdown"),
+    ("__under__", "Markdown"),
+    ("a ~~b~~", "Markdown"),
+    ("||spoiler||", "Markdown"),
+    ("[link](http://x)", "Markdown"),
+    ("# heading", "Markdown"),
+    ("> quote", "Markdown"),
+    ("- list", "Start the group name"),
+    ("study 🎉", "emoji"),
+])
+def test_bad_names_are_refused_with_a_clear_message(raw, message):
+    with pytest.raises(InvalidInput, match=message):
+        clean_group_name(raw)
+
+
+def test_free_text_refuses_mentions_and_line_breaks():
+    assert clean_text("  chain   rule ") == "chain rule"
+    assert clean_text("   ") is None and clean_text(None) is None
+    for bad in ("ping @everyone", "<@1>", "two\nlines", "x" * 101):
+        with pytest.raises(InvalidInput):
+            clean_text(bad)
+
+
+async def test_create_join_leave_list_info(service):
+    groups = service.groups
+    group = await groups.create(GUILD, OWNER, "  Backprop   Beginners ", topic="backpropagation", channel_id=55, now=NOW)
+    assert (group.name, group.topic, group.channel_id, group.owner_id, group.member_count) == (
+        "Backprop Beginners", "backpropagation", 55, OWNER, 1)
+    with pytest.raises(InvalidInput, match="already exists"):
+        await groups.create(GUILD, ALICE, "backprop beginners", now=NOW)
+    assert (await groups.join(GUILD, ALICE, "BACKPROP beginners", now=NOW)).member_count == 2
+    with pytest.raises(InvalidInput, match="already in"):
+        await groups.join(GUILD, ALICE, "Backprop Beginners", now=NOW)
+    await groups.join(GUILD, BOB, "Backprop Beginners", now=NOW)
+    await groups.create(GUILD, BOB, "Attention fans", now=NOW)
+    assert [g.name for g in await groups.list(GUILD)] == ["Attention fans", "Backprop Beginners"]
+    assert [g.name for g in await groups.list(GUILD, member_id=ALICE)] == ["Backprop Beginners"]
+    info = await groups.info(GUILD, "backprop beginners", now=NOW)
+    assert info.member_ids == (OWNER, ALICE, BOB) and info.sessions == ()
+    assert (await groups.leave(GUILD, ALICE, "Backprop Beginners", now=NOW)).member_count == 2
+    with pytest.raises(InvalidInput, match="not in"):
+        await groups.leave(GUILD, ALICE, "Backprop Beginners", now=NOW)
+    with pytest.raises(InvalidInput, match="archive"):
+        await groups.leave(GUILD, OWNER, "Backprop Beginners", now=NOW)
+    with pytest.raises(NotFound):
+        await groups.join(GUILD, ALICE, "No such group", now=NOW)
+
+
+async def test_owner_only_actions_and_audited_moderators(service):
+    groups = service.groups
+    await groups.create(GUILD, OWNER, "Linear algebra", now=NOW)
+    await groups.join(GUILD, ALICE, "Linear algebra", now=NOW)
+    await groups.join(GUILD, BOB, "Linear algebra", now=NOW)
+    for action in (lambda: groups.rename(GUILD, ALICE, "Linear algebra", "Mine now", now=NOW),
+                   lambda: groups.archive(GUILD, ALICE, "Linear algebra", now=NOW),
+                   lambda: groups.remove_member(GUILD, ALICE, "Linear algebra", BOB, now=NOW)):
+        with pytest.raises(PermissionDenied):
+            await action()
+    renamed = await groups.rename(GUILD, OWNER, "linear algebra", "Linear algebra 101", now=NOW)
+    assert renamed.name == "Linear algebra 101"
+    with pytest.raises(InvalidInput):
+        await groups.rename(GUILD, OWNER, "Linear algebra 101", "<@1>", now=NOW)
+    assert (await groups.remove_member(GUILD, OWNER, "Linear algebra 101", BOB, now=NOW)).member_count == 2
+    with pytest.raises(InvalidInput, match="owner"):
+        await groups.remove_member(GUILD, MOD, "Linear algebra 101", OWNER, moderator=True, now=NOW)
+    await groups.remove_member(GUILD, MOD, "Linear algebra 101", ALICE, moderator=True, now=NOW)
+    assert await service.admin.audit_log(GUILD) != []
+    await groups.archive(GUILD, MOD, "Linear algebra 101", moderator=True, now=NOW)
+    entries = await service.admin.audit_log(GUILD)
+    assert [e.action for e in entries] == ["group.archive", "group.remove_member"]
+    assert all(e.actor_id == MOD for e in entries)
+    assert await groups.list(GUILD) == []
+    assert len(await groups.list(GUILD, include_archived=True)) == 1
+    # An archived group frees its name.
+    assert (await groups.create(GUILD, ALICE, "Linear Algebra 101", now=NOW)).owner_id == ALICE
+
+
+async def test_one_server_never_sees_another_servers_groups(service):
+    await service.groups.create(GUILD, OWNER, "Shared name", now=NOW)
+    other = await service.groups.create(OTHER_GUILD, ALICE, "Shared name", now=NOW)
+    assert other.owner_id == ALICE
+    assert [g.guild_id for g in await service.groups.list(OTHER_GUILD)] == [OTHER_GUILD]
+    session = await service.groups.schedule(GUILD, OWNER, "Shared name", "tomorrow 18:00", now=NOW)
+    with pytest.raises(NotFound):
+        await service.groups.cancel_session(OTHER_GUILD, ALICE, session.id, moderator=True, now=NOW)
+    assert await service.groups.sessions(OTHER_GUILD, now=NOW) == []
+
+
+async def test_schedule_list_and_cancel_sessions(service):
+    groups = service.groups
+    await service.admin.set_timezone(ALICE, "Europe/Paris", NOW)
+    await groups.create(GUILD, OWNER, "Stats", now=NOW)
+    await groups.join(GUILD, ALICE, "Stats", now=NOW)
+    session = await groups.schedule(GUILD, ALICE, "stats", "tomorrow 18:00", topic="bayes", now=NOW)
+    assert session.starts_at == NOW.replace(day=3, hour=17)  # 18:00 in Paris
+    assert session.remind_at == session.starts_at - groups.reminder_lead
+    assert (session.group_name, session.topic, session.status) == ("Stats", "bayes", "scheduled")
+    with pytest.raises(InvalidInput, match="past"):
+        await groups.schedule(GUILD, ALICE, "Stats", "2020-01-01 10:00", now=NOW)
+    with pytest.raises(PermissionDenied, match="Join"):
+        await groups.schedule(GUILD, BOB, "Stats", "in 2h", now=NOW)
+    soon = await groups.schedule(GUILD, OWNER, "Stats", "in 5 minutes", now=NOW)
+    assert soon.remind_at == NOW  # less than the lead away: remind at once
+    assert [s.id for s in await groups.sessions(GUILD, "Stats", now=NOW)] == [soon.id, session.id]
+    assert [s.id for s in (await groups.info(GUILD, "Stats", now=NOW)).sessions] == [soon.id, session.id]
+    await groups.join(GUILD, BOB, "Stats", now=NOW)
+    with pytest.raises(PermissionDenied):
+        await groups.cancel_session(GUILD, BOB, session.id, now=NOW)
+    cancelled = await groups.cancel_session(GUILD, OWNER, session.id, now=NOW)  # the owner may
+    assert cancelled.status == "cancelled"
+    with pytest.raises(InvalidInput, match="already cancelled"):
+        await groups.cancel_session(GUILD, ALICE, session.id, now=NOW)
+    assert [s.id for s in await groups.sessions(GUILD, now=NOW)] == [soon.id]
+
+
+async def test_an_on_time_reminder_fires_once(service):
+    await service.groups.create(GUILD, OWNER, "Calc", channel_id=77, now=NOW)
+    await service.groups.join(GUILD, ALICE, "Calc", now=NOW)
+    session = await service.groups.schedule(GUILD, OWNER, "Calc", "in 1 hour", topic="limits", now=NOW)
+    assert await service.groups.due_reminders(NOW + timedelta(minutes=44)) == []
+    due = await service.groups.due_reminders(session.remind_at + timedelta(seconds=30))
+    assert len(due) == 1
+    reminder = due[0]
+    assert (reminder.session.id, reminder.channel_id, reminder.member_ids) == (session.id, 77, (OWNER, ALICE))
+    assert reminder.late_by is None and not reminder.is_late and not reminder.started
+    assert await service.groups.due_reminders(session.remind_at + timedelta(minutes=1)) == []
+
+
+async def test_a_reminder_due_during_downtime_fires_once_after_restart_and_says_it_is_late(db_path, study_corpus):
+    service = StudyService(await Store.open(db_path), lambda: study_corpus)
+    await service.groups.create(GUILD, OWNER, "Calc", channel_id=77, now=NOW)
+    session = await service.groups.schedule(GUILD, OWNER, "Calc", "in 1 hour", now=NOW)
+    await service.close()  # the bot goes down before the reminder is due (NOW + 45 min)
+
+    restart = NOW + timedelta(hours=1, minutes=10)  # back up after the session started
+    service = StudyService(await Store.open(db_path), lambda: study_corpus)
+    try:
+        due = await service.groups.due_reminders(restart)
+        assert [r.session.id for r in due] == [session.id]
+        assert due[0].is_late and due[0].late_by == timedelta(minutes=25) and due[0].started
+        assert await service.groups.due_reminders(restart + timedelta(minutes=1)) == []
+    finally:
+        await service.close()
+    async with await Store.open(db_path) as store:  # and after yet another restart, still nothing
+        assert await StudyService(store, lambda: study_corpus).groups.due_reminders(restart) == []
+
+
+async def test_two_schedulers_claim_a_reminder_only_once(db_path, study_corpus):
+    a, b = await Store.open(db_path), await Store.open(db_path)
+    try:
+        first, second = StudyService(a, lambda: study_corpus), StudyService(b, lambda: study_corpus)
+        await first.groups.create(GUILD, OWNER, "Calc", now=NOW)
+        for hours in range(1, 6):
+            await first.groups.schedule(GUILD, OWNER, "Calc", f"in {hours}h", now=NOW)
+        later = NOW + timedelta(hours=2)
+        claims = await asyncio.gather(*(svc.groups.due_reminders(later) for svc in (first, second, first, second)))
+        assert sorted(r.session.id for claim in claims for r in claim) == [1, 2]
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_old_sessions_are_closed_without_a_reminder(service):
+    await service.groups.create(GUILD, OWNER, "Calc", now=NOW)
+    session = await service.groups.schedule(GUILD, OWNER, "Calc", "in 1 hour", now=NOW)
+    assert await service.groups.due_reminders(NOW + timedelta(days=2)) == []
+    assert (await service.store.session(GUILD, session.id)).status == "done"
+
+
+async def test_archiving_cancels_sessions_and_their_reminders(service):
+    await service.groups.create(GUILD, OWNER, "Calc", now=NOW)
+    await service.groups.schedule(GUILD, OWNER, "Calc", "in 1 hour", now=NOW)
+    assert await service.groups.archive(GUILD, OWNER, "Calc", now=NOW) == 1
+    assert await service.groups.due_reminders(NOW + timedelta(hours=1)) == []
+
+
+async def test_a_reminder_that_could_not_be_posted_is_retried(service):
+    await service.groups.create(GUILD, OWNER, "Calc", now=NOW)
+    await service.groups.schedule(GUILD, OWNER, "Calc", "in 1 hour", now=NOW)
+    [reminder] = await service.groups.due_reminders(NOW + timedelta(minutes=50))
+    assert await service.groups.reminder_failed(reminder)
+    [again] = await service.groups.due_reminders(NOW + timedelta(minutes=52))
+    assert again.session.id == reminder.session.id and again.late_by == timedelta(minutes=7)
+
+
+async def test_limits_on_groups_and_sessions(store, study_corpus):
+    service = StudyService(store, lambda: study_corpus)
+    service.groups.max_owned, service.groups.max_upcoming = 2, 2
+    await service.groups.create(GUILD, OWNER, "One", now=NOW)
+    await service.groups.create(GUILD, OWNER, "Two", now=NOW)
+    with pytest.raises(InvalidInput, match="archive one"):
+        await service.groups.create(GUILD, OWNER, "Three", now=NOW)
+    await service.groups.schedule(GUILD, OWNER, "One", "in 1h", now=NOW)
+    await service.groups.schedule(GUILD, OWNER, "One", "in 2h", now=NOW)
+    with pytest.raises(InvalidInput, match="cancel one"):
+        await service.groups.schedule(GUILD, OWNER, "One", "in 3h", now=NOW)
