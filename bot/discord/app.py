@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import discord
 from discord.ext import commands
@@ -17,7 +15,7 @@ from bot.discord.errors import StudyTree
 from bot.discord.limits import Cooldown
 from bot.retrieval.answering import Answer, AnswerService
 from bot.retrieval.batching import MicroBatcher
-from bot.study.models import Audit
+from bot.study.service import StudyService
 
 log = logging.getLogger("studybot")
 
@@ -31,82 +29,60 @@ class Services:
     settings: Settings
     answers: AnswerService
     batcher: MicroBatcher
-    store: Any  # bot.study.storage.Store: the one place SQL lives
-    study: Any  # bot.study.service.StudyService, or None before the study features are wired
+    study: StudyService
     cooldown: Cooldown
     corpus_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     # The few cross-feature steps every cog shares.
-    async def _local_day(self, user_id: int, now: datetime) -> str:
-        tz = await self.store.timezone(user_id)
-        try:
-            zone = ZoneInfo(tz) if tz else timezone.utc
-        except (ZoneInfoNotFoundError, ValueError):
-            zone = timezone.utc
-        return now.astimezone(zone).date().isoformat()
-
     async def ask(self, guild_id: int | None, user_id: int, question: str) -> tuple[Answer, int | None]:
         """Answer off the event loop (micro-batched) and log it; returns the answer and its log id."""
-        known = frozenset(await self.mastered(guild_id, user_id))
+        known = await self.mastered(guild_id, user_id)
         answer = await self.batcher.answer(question, known)
         if guild_id is None:
             return answer, None
-        now = datetime.now(timezone.utc)
-        qid = await self.store.log_question(guild_id, user_id, answer.question, answer.answered,
-                                            answer.best.id if answer.best else None, now,
-                                            await self._local_day(user_id, now))
+        qid = await self.study.questions.log(guild_id, user_id, answer.question, answer.answered,
+                                             answer.best.id if answer.best else None)
         return answer, qid
 
     async def study_channels(self, guild_id: int) -> frozenset[int]:
-        return (await self.store.guild_config(guild_id)).study_channel_ids
+        return (await self.study.admin.config(guild_id)).study_channel_ids
 
     async def moderator_role(self, guild_id: int) -> int | None:
-        return (await self.store.guild_config(guild_id)).moderator_role_id
+        return (await self.study.admin.config(guild_id)).moderator_role_id
 
-    async def mastered(self, guild_id: int | None, user_id: int) -> set[str]:
-        if guild_id is None or self.study is None:
-            return set()
-        return set(await self.study.mastered_topics(guild_id, user_id))
-
-    async def last_studied(self, guild_id: int | None, user_id: int) -> str | None:
-        if guild_id is None or self.study is None:
-            return None
-        return await self.study.last_studied(guild_id, user_id)
+    async def mastered(self, guild_id: int | None, user_id: int) -> frozenset[str]:
+        if guild_id is None:
+            return frozenset()
+        return await self.study.progress.mastered(guild_id, user_id)
 
     async def record_study(self, interaction: discord.Interaction, note_id: str, kind: str) -> None:
-        if interaction.guild_id is None:
-            return
-        now = datetime.now(timezone.utc)
-        await self.store.record_study(interaction.guild_id, interaction.user.id, note_id, kind, now,
-                                      await self._local_day(interaction.user.id, now))
+        if interaction.guild_id is not None:
+            await self.study.progress.record(interaction.guild_id, interaction.user.id, note_id, kind)
 
     async def record_feedback(self, interaction: discord.Interaction, question_id: int, helpful: bool,
-                              reason: str | None) -> bool:
-        if interaction.guild_id is None:
-            return False
-        return await self.store.add_feedback(interaction.guild_id, question_id, interaction.user.id, helpful,
-                                             reason, datetime.now(timezone.utc))
+                              reason: str | None) -> None:
+        """Store a 👍/👎; NotFound when the answer is not from this server."""
+        await self.study.questions.feedback(interaction.guild_id or 0, interaction.user.id, question_id, helpful,
+                                            reason)
 
     async def audit(self, guild_id: int, user_id: int, action: str, detail: str) -> None:
-        await self.store.add_audit(guild_id, Audit(user_id, action, detail), datetime.now(timezone.utc))
+        await self.study.admin.log_action(guild_id, user_id, action, detail)
 
     async def close(self) -> None:
         await self.batcher.close()
-        await self.store.close()
+        await self.study.close()
 
 
 async def build_services(settings: Settings, answers: AnswerService | None = None) -> Services:
     """Load the corpus and index (off the event loop), open the database."""
-    from bot.study.storage import Store
 
     answers = answers or AnswerService(settings)
     if not answers.ready:
         report = await asyncio.to_thread(answers.ensure_ready)
         if report is not None:
             log.info("index built: %s", report.summary)
-    store = await Store.open(settings.database_path)
-    study = None
-    return Services(settings=settings, answers=answers, batcher=MicroBatcher(answers), store=store, study=study,
+    study = await StudyService.open(settings.database_path, lambda: answers.corpus)
+    return Services(settings=settings, answers=answers, batcher=MicroBatcher(answers), study=study,
                     cooldown=Cooldown(settings.question_cooldown_burst, settings.question_cooldown_seconds))
 
 

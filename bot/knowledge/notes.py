@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 
 import frontmatter
@@ -335,6 +336,11 @@ def read_note_file(path: Path, display_path: str) -> ParseResult:
         return ParseResult(note=None, problems=[(1, f"not valid UTF-8 text ({exc.reason} at byte {exc.start})")])
     except OSError as exc:
         return ParseResult(note=None, problems=[(1, f"cannot read file: {exc.strerror}")])
-    result = parse_note(text.replace("\r\n", "\n"), display_path)
-    result.declared_id = result.declared_id or path.stem
-    return result
+    result = _parse_cached(text.replace("\r\n", "\n"), display_path)
+    return replace(result, declared_id=result.declared_id or path.stem)
+
+
+@lru_cache(maxsize=8192)
+def _parse_cached(text: str, display_path: str) -> ParseResult:
+    """Parsing is pure, so a reload re-parses only the files whose text changed."""
+    return parse_note(text, display_path)

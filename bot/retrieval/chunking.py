@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import asdict, dataclass
+from functools import cached_property, lru_cache
+from dataclasses import dataclass, fields
 
 from bot.knowledge.notes import Note
 
@@ -26,12 +27,15 @@ class Chunk:
     embed_text: str
     lexical_text: str
 
-    @property
+    @cached_property
     def key(self) -> str:
         return hashlib.sha256(self.embed_text.encode("utf-8")).hexdigest()
 
     def to_json(self) -> dict:
-        return asdict(self)
+        return {name: getattr(self, name) for name in _FIELDS}
+
+
+_FIELDS = tuple(f.name for f in fields(Chunk))
 
 
 def _windows(text: str, max_words: int = MAX_WORDS) -> list[str]:
@@ -63,7 +67,8 @@ def _windows(text: str, max_words: int = MAX_WORDS) -> list[str]:
     return windows
 
 
-def chunk_note(note: Note) -> list[Chunk]:
+@lru_cache(maxsize=8192)
+def chunk_note(note: Note) -> tuple[Chunk, ...]:
     """The chunks of one note: an overview (title, aliases, summary), then each explanation section.
 
     Every chunk's embedded text starts with the note title so a passage keeps its context; the lexical
@@ -83,4 +88,4 @@ def chunk_note(note: Note) -> list[Chunk]:
                       embed_text=f"{note.title} ({section.heading}): {window}",
                       lexical_text=f"{lexical_names} {section.heading} {window}")
             )
-    return chunks
+    return tuple(chunks)

@@ -6,9 +6,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Literal
 
+import re
+from functools import lru_cache
+
 import bm25s
 import numpy as np
 import Stemmer
+from bm25s.stopwords import STOPWORDS_EN
 
 from bot.retrieval.chunking import OVERVIEW
 from bot.retrieval.index import LoadedIndex
@@ -20,6 +24,27 @@ DENSE_CANDIDATES = 100
 RRF_K = 3
 DENSE_WEIGHT = 1.0
 LEXICAL_WEIGHT = 0.7
+
+
+_WORD = re.compile(r"(?u)\b\w\w+\b")
+_STOPWORDS = frozenset(STOPWORDS_EN)
+_STEMMER = Stemmer.Stemmer("english")
+
+
+@lru_cache(maxsize=200_000)
+def _stem(word: str) -> str:
+    return _STEMMER.stemWord(word)
+
+
+def lexical_tokens(text: str) -> list[str]:
+    """Lower-cased, stop-word-free, Snowball-stemmed words (the same for chunks and questions)."""
+    return [_stem(w) for w in _WORD.findall(text.lower()) if w not in _STOPWORDS]
+
+
+@lru_cache(maxsize=50_000)
+def _chunk_tokens(text: str) -> tuple[str, ...]:
+    """Chunk texts repeat across reloads; tokenize each once."""
+    return tuple(lexical_tokens(text))
 
 
 @dataclass(frozen=True)
@@ -48,11 +73,11 @@ class Retriever:
         self._note_chunks: dict[str, list[int]] = defaultdict(list)
         for i, c in enumerate(self.chunks):
             self._note_chunks[c.note_id].append(i)
-        self._tokenizer = bm25s.tokenization.Tokenizer(stemmer=Stemmer.Stemmer("english"), stopwords="en")
-        corpus_ids = self._tokenizer.tokenize([c.lexical_text for c in self.chunks], return_as="ids",
-                                              show_progress=False)
+        self._vocab: dict[str, int] = {}
+        corpus_ids = [[self._vocab.setdefault(t, len(self._vocab)) for t in _chunk_tokens(c.lexical_text)]
+                      for c in self.chunks]
         self._bm25 = bm25s.BM25()
-        self._bm25.index(corpus_ids, show_progress=False)
+        self._bm25.index(bm25s.tokenization.Tokenized(ids=corpus_ids, vocab=self._vocab), show_progress=False)
 
     def dense_chunks(self, query_vectors: np.ndarray, k: int = DENSE_CANDIDATES) -> list[list[ChunkHit]]:
         """Top-k chunks by cosine for each query vector, best first (FAISS inner product on unit vectors)."""
@@ -64,10 +89,10 @@ class Retriever:
 
     def lexical_scores(self, question: str) -> np.ndarray:
         """BM25 score of every chunk for a question."""
-        tokens = self._tokenizer.tokenize([question], return_as="ids", update_vocab=False, show_progress=False)
-        if not tokens or not tokens[0]:
+        ids = [self._vocab[t] for t in lexical_tokens(question) if t in self._vocab]
+        if not ids:
             return np.zeros(len(self.chunks), dtype=np.float32)
-        return np.asarray(self._bm25.get_scores(tokens[0]), dtype=np.float32)
+        return np.asarray(self._bm25.get_scores(ids), dtype=np.float32)
 
     def rank(self, question: str, query_vector: np.ndarray, mode: Mode = "hybrid",
              dense_hits: list[ChunkHit] | None = None) -> list[NoteHit]:

@@ -23,26 +23,38 @@ from bot.study.models import (
     Suggestion,
     TopicActivity,
 )
+from bot.study.admin import AdminService
+from bot.study.groups import GroupService, clean_group_name
+from bot.study.progress import ProgressService
+from bot.study.questions import QuestionService
+from bot.study.quiz import QuizService
+from bot.study.review import ReviewService
 from bot.study.service import StudyService
 from bot.study.storage import SCHEMA_VERSION, Store
-from bot.study.when import parse_when
+from bot.study.when import canonical_zone, parse_when, zone_choices
 
 __all__ = [
+    "AdminService",
     "AnswerOutcome",
     "AuditEntry",
     "CardState",
     "DisciplineMastery",
     "Group",
     "GroupDetails",
+    "GroupService",
     "GuildConfig",
     "LeaderboardEntry",
     "ProgressReport",
+    "ProgressService",
+    "QuestionService",
     "QuestionStats",
     "QuizQuestion",
     "QuizResults",
     "QuizRun",
     "QuizScore",
+    "QuizService",
     "ReviewReminder",
+    "ReviewService",
     "ReviewSummary",
     "SCHEMA_VERSION",
     "Session",
@@ -52,5 +64,8 @@ __all__ = [
     "StudyService",
     "Suggestion",
     "TopicActivity",
+    "canonical_zone",
+    "clean_group_name",
     "parse_when",
+    "zone_choices",
 ]

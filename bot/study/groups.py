@@ -105,7 +105,7 @@ class GroupService:
         """The active group with this name (case-insensitive), or NotFound."""
         group = await self._store.group_by_name(guild_id, " ".join(unicodedata.normalize("NFKC", name).split()))
         if group is None:
-            raise NotFound(f"There is no study group called '{name.strip()[:60]}' here. List them with /group list.")
+            raise NotFound(f"There is no study group called '{name.strip()[:60]}' here.")
         return group
 
     async def join(self, guild_id: int, user_id: int, name: str, now: datetime | None = None) -> Group:
@@ -124,8 +124,8 @@ class GroupService:
             raise InvalidInput(f"You are not in '{group.name}'.")
         return await self.get(guild_id, group.name)
 
-    async def list(self, guild_id: int, member_id: int | None = None,
-                   include_archived: bool = False) -> list[Group]:
+    async def list_groups(self, guild_id: int, member_id: int | None = None,
+                          include_archived: bool = False) -> list[Group]:
         """The server's groups by name (optionally only one user's)."""
         return await self._store.groups(guild_id, member_id, include_archived)
 

@@ -316,10 +316,13 @@ class Store:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """A write transaction: commit on success, roll back everything on any exception."""
+        """A write transaction: commit on success, roll back everything on any exception.
+
+        The services never need this; it is here for the Store's own methods and for tests.
+        """
         async with self._lock:
-            await self._db.execute("BEGIN IMMEDIATE")
             try:
+                await self._db.execute("BEGIN IMMEDIATE")
                 yield self._db
                 await self._db.execute("COMMIT")
             except BaseException:
@@ -331,8 +334,8 @@ class Store:
     async def _read(self) -> AsyncIterator[aiosqlite.Connection]:
         """A consistent snapshot for reads of several statements."""
         async with self._lock:
-            await self._db.execute("BEGIN")
             try:
+                await self._db.execute("BEGIN")
                 yield self._db
             finally:
                 await asyncio.shield(self._end("COMMIT"))

@@ -28,7 +28,7 @@ async def test_ask_defers_then_sends_the_answer_embed(cog, client):
 
 async def test_ask_logs_the_question(cog, client, services):
     await cog.ask.callback(cog, fake_interaction(client), question="what grill temperature for steak?")
-    stats = await services.store.question_stats(5000, None)
+    stats = await services.study.questions.stats(5000)
     assert (stats.total, stats.answered, stats.unanswered) == (1, 0, 1)
 
 

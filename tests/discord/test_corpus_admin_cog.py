@@ -26,11 +26,7 @@ async def test_non_moderator_is_refused(client):
 
 async def test_manage_server_or_moderator_role_is_allowed(client, services):
     assert await is_moderator(fake_interaction(client, user=fake_member(manage_guild=True)))
-    from datetime import datetime, timezone
-
-    from bot.study.models import Audit
-
-    await services.store.set_moderator_role(5000, 777, datetime.now(timezone.utc), Audit(1, "t", "t"))
+    await services.study.admin.set_moderator_role(5000, 1, 777)
     assert await is_moderator(fake_interaction(client, user=fake_member(roles=[777])))
 
 
@@ -41,7 +37,7 @@ async def test_reload_reports_changes_and_audits(cog, client, services):
     await cog.reload.callback(cog, interaction)
     embed = sent(interaction.followup.send)["embed"]
     assert "**Changed:** chain-rule" in embed.description
-    audit = await services.store.audit_log(5000)
+    audit = await services.study.admin.audit_log(5000)
     assert audit[0].action == "corpus.reload" and audit[0].actor_id == interaction.user.id
 
 

@@ -123,7 +123,7 @@ async def test_thumbs_down_with_reason_is_stored(env):
     submit = await fake.submit_modal(fake.bob, {"sb:fb:reason": "it skipped the multivariable case"})
     thanks = await fake.wait_for_interaction_reply(submit)
     assert thanks.ephemeral and "recorded" in thanks.content
-    stats = await services.store.question_stats(fake.guild_id, None)
+    stats = await services.study.questions.stats(fake.guild_id)
     assert stats.not_helpful == 1 and stats.answered == 1
 
 
@@ -155,8 +155,8 @@ async def test_moderator_role_grants_reload(env):
     iid = await fake.slash(tutor, ("corpus", "reload"))
     reply = await fake.wait_for_interaction_reply(iid, timeout=60)
     assert reply.embeds and "Corpus reloaded" in reply.embeds[0]["title"], reply.content
-    actions = [e.action for e in await services.store.audit_log(fake.guild_id)]
-    assert actions[:2] == ["corpus.reload", "config.moderator-role"]
+    actions = [e.action for e in await services.study.admin.audit_log(fake.guild_id)]
+    assert actions[:2] == ["corpus.reload", "config.moderator_role"]
 
 
 async def test_broken_note_is_rejected_while_the_old_index_keeps_answering(env):
@@ -179,7 +179,7 @@ async def test_two_reloads_at_once_are_serialised(env):
     a, b = await asyncio.gather(fake.wait_for_interaction_reply(first, timeout=60),
                                 fake.wait_for_interaction_reply(second, timeout=60))
     assert "Corpus reloaded" in a.embeds[0]["title"] and "Corpus reloaded" in b.embeds[0]["title"]
-    audit = await services.store.audit_log(fake.guild_id)
+    audit = await services.study.admin.audit_log(fake.guild_id)
     assert [e.action for e in audit].count("corpus.reload") == 2
 
 

@@ -64,3 +64,17 @@ async def test_question_stats_and_feedback(service):
     recent = await q.stats(GUILD, since=NOW + timedelta(days=1))
     assert (recent.total, recent.answered, recent.helpful) == (1, 1, 0)
     assert (await q.stats(OTHER_GUILD)).total == 1
+
+
+async def test_the_service_opens_the_database_named_by_the_settings(tmp_path, study_corpus):
+    from bot.config import Settings
+    from bot.study import SCHEMA_VERSION, StudyService
+
+    settings = Settings(data_dir=tmp_path / "fresh" / "data", _env_file=None)
+    service = await StudyService.open(settings.database_path, lambda: study_corpus)
+    try:
+        assert settings.database_path == tmp_path / "fresh" / "data" / "studybot.sqlite3"
+        assert settings.database_path.is_file()
+        assert await service.store.schema_version() == SCHEMA_VERSION
+    finally:
+        await service.close()

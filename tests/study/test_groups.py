@@ -75,8 +75,8 @@ async def test_create_join_leave_list_info(service):
         await groups.join(GUILD, ALICE, "Backprop Beginners", now=NOW)
     await groups.join(GUILD, BOB, "Backprop Beginners", now=NOW)
     await groups.create(GUILD, BOB, "Attention fans", now=NOW)
-    assert [g.name for g in await groups.list(GUILD)] == ["Attention fans", "Backprop Beginners"]
-    assert [g.name for g in await groups.list(GUILD, member_id=ALICE)] == ["Backprop Beginners"]
+    assert [g.name for g in await groups.list_groups(GUILD)] == ["Attention fans", "Backprop Beginners"]
+    assert [g.name for g in await groups.list_groups(GUILD, member_id=ALICE)] == ["Backprop Beginners"]
     info = await groups.info(GUILD, "backprop beginners", now=NOW)
     assert info.member_ids == (OWNER, ALICE, BOB) and info.sessions == ()
     assert (await groups.leave(GUILD, ALICE, "Backprop Beginners", now=NOW)).member_count == 2
@@ -111,8 +111,8 @@ async def test_owner_only_actions_and_audited_moderators(service):
     entries = await service.admin.audit_log(GUILD)
     assert [e.action for e in entries] == ["group.archive", "group.remove_member"]
     assert all(e.actor_id == MOD for e in entries)
-    assert await groups.list(GUILD) == []
-    assert len(await groups.list(GUILD, include_archived=True)) == 1
+    assert await groups.list_groups(GUILD) == []
+    assert len(await groups.list_groups(GUILD, include_archived=True)) == 1
     # An archived group frees its name.
     assert (await groups.create(GUILD, ALICE, "Linear Algebra 101", now=NOW)).owner_id == ALICE
 
@@ -121,7 +121,7 @@ async def test_one_server_never_sees_another_servers_groups(service):
     await service.groups.create(GUILD, OWNER, "Shared name", now=NOW)
     other = await service.groups.create(OTHER_GUILD, ALICE, "Shared name", now=NOW)
     assert other.owner_id == ALICE
-    assert [g.guild_id for g in await service.groups.list(OTHER_GUILD)] == [OTHER_GUILD]
+    assert [g.guild_id for g in await service.groups.list_groups(OTHER_GUILD)] == [OTHER_GUILD]
     session = await service.groups.schedule(GUILD, OWNER, "Shared name", "tomorrow 18:00", now=NOW)
     with pytest.raises(NotFound):
         await service.groups.cancel_session(OTHER_GUILD, ALICE, session.id, moderator=True, now=NOW)

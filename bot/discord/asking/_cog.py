@@ -14,7 +14,7 @@ from bot.discord.asking._views import answer_view
 from bot.discord.errors import OnCooldown, user_message
 from bot.discord.text import CHOICE_NAME_MAX, clean_cut, strip_bot_mention
 from bot.errors import NotFound, StudybotError
-from bot.retrieval.answering import suggest_next
+from bot.retrieval.answering import NextTopic, suggest_next
 
 if TYPE_CHECKING:  # pragma: no cover
     from bot.discord.app import Services
@@ -112,23 +112,23 @@ class AskingCog(commands.Cog, name="Asking"):
         await self.services.record_study(interaction, note.id, "opened")
 
     @app_commands.command(name="next")
-    @app_commands.describe(topic="A topic you know (default: the last one you studied)")
+    @app_commands.describe(topic="A topic you know (default: personal suggestions from your progress)")
     @app_commands.autocomplete(topic=topic_autocomplete)
     async def next_(self, interaction: discord.Interaction, topic: Optional[str] = None) -> None:
         """Suggest what to study next."""
         corpus = self.services.answers.corpus
         known = await self.services.mastered(interaction.guild_id, interaction.user.id)
-        if topic is None:
-            topic = await self.services.last_studied(interaction.guild_id, interaction.user.id)
-        if topic is None:
-            starts = [n for n in corpus.notes.values() if not n.prerequisites and n.id not in known][:8]
-            from bot.retrieval.answering import NextTopic
-
-            topics = [NextTopic(n.id, n.title, n.discipline, "a starting point: no prerequisites") for n in starts]
+        if topic is None and interaction.guild_id is not None:
+            personal = await self.services.study.progress.suggestions(interaction.guild_id, interaction.user.id)
+            topics = [NextTopic(s.note_id, s.title, s.discipline, s.reason) for s in personal]
+            title = "Suggested for you"
+        elif topic is None:
+            topics = [NextTopic(n.id, n.title, n.discipline, "a starting point: no prerequisites")
+                      for n in corpus.notes.values() if not n.prerequisites][:8]
             title = "Where to start"
         else:
             note = self._note(topic)
-            topics = suggest_next(corpus, note, frozenset(known))
+            topics = suggest_next(corpus, note, known)
             title = f"After {note.title}"
         await interaction.response.send_message(
             embed=suggestions_embed(title, topics, "You've covered everything that builds on this. 🎉"),
@@ -142,6 +142,6 @@ class AskingCog(commands.Cog, name="Asking"):
         corpus = self.services.answers.corpus
         note = self._note(target)
         known = await self.services.mastered(interaction.guild_id, interaction.user.id)
-        order = [corpus.notes[n] for n in corpus.graph.path_to(note.id)]
+        order = [corpus.notes[n] for n in corpus.graph.path_to(note.id)]  # all of it; mastered ones are ticked
         await interaction.response.send_message(embed=path_embed(note, order, set(known)), ephemeral=True,
                                                 allowed_mentions=NONE)

@@ -138,11 +138,10 @@ class FeedbackModal(discord.ui.Modal, title="What was wrong with this answer?"):
         self.question_id = question_id
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
-        stored = await services_of(interaction).record_feedback(interaction, self.question_id, False,
-                                                                self.reason.value.strip() or None)
-        text = ("Thanks: your 👎 and reason were recorded; moderators review them." if stored
-                else "That answer is too old to rate.")
-        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NONE)
+        await services_of(interaction).record_feedback(interaction, self.question_id, False,
+                                                       self.reason.value.strip() or None)
+        await interaction.response.send_message("Thanks: your 👎 and reason were recorded; moderators review them.",
+                                                ephemeral=True, allowed_mentions=NONE)
 
     async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
         await send_error(interaction, error)
@@ -165,9 +164,8 @@ class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button], template=r"sb:fb
         try:
             if self.vote == "down":
                 return await interaction.response.send_modal(FeedbackModal(self.question_id))
-            stored = await services_of(interaction).record_feedback(interaction, self.question_id, True, None)
-            text = "Thanks for the 👍!" if stored else "That answer is too old to rate."
-            await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NONE)
+            await services_of(interaction).record_feedback(interaction, self.question_id, True, None)
+            await interaction.response.send_message("Thanks for the 👍!", ephemeral=True, allowed_mentions=NONE)
         except Exception as exc:  # noqa: BLE001
             await send_error(interaction, exc)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,17 +16,12 @@ from bot.discord.errors import NotModerator
 from bot.discord.text import CHOICE_NAME_MAX, clean_cut
 from bot.errors import CorpusInvalid, InvalidInput, NotFound
 from bot.knowledge.notes import parse_note
-from bot.study.models import Audit
 
 if TYPE_CHECKING:  # pragma: no cover
     from bot.discord.app import Services
 
 NONE = discord.AllowedMentions.none()
 MAX_NOTE_BYTES = 200_000
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 async def is_moderator(interaction: discord.Interaction) -> bool:
@@ -175,7 +169,7 @@ class CorpusAdminCog(commands.Cog, name="Corpus"):
     async def stats(self, interaction: discord.Interaction) -> None:
         """Notes per discipline, chunks, model, last build, questions answered."""
         state = self.services.answers.state
-        counts = await self.services.store.question_stats(interaction.guild_id, None)
+        counts = await self.services.study.questions.stats(interaction.guild_id)
         await interaction.response.send_message(embed=stats_embed(state, counts.answered, counts.unanswered),
                                                 ephemeral=True,
                                                 allowed_mentions=NONE)
@@ -186,9 +180,7 @@ class CorpusAdminCog(commands.Cog, name="Corpus"):
     @moderator_only
     async def study_channel_add(self, interaction: discord.Interaction, channel: discord.TextChannel) -> None:
         """Mark a channel as a study channel."""
-        await self.services.store.set_study_channel(interaction.guild_id, channel.id, True, _now(),
-                                                   Audit(interaction.user.id, "config.study-channel.add",
-                                                         str(channel.id)))
+        await self.services.study.admin.set_study_channel(interaction.guild_id, interaction.user.id, channel.id, True)
         await interaction.response.send_message(f"{channel.mention} is now a study channel: I answer questions "
                                                 "posted there.", ephemeral=True, allowed_mentions=NONE)
 
@@ -196,9 +188,8 @@ class CorpusAdminCog(commands.Cog, name="Corpus"):
     @moderator_only
     async def study_channel_remove(self, interaction: discord.Interaction, channel: discord.TextChannel) -> None:
         """Stop answering every question in a channel (mentions still work)."""
-        await self.services.store.set_study_channel(interaction.guild_id, channel.id, False, _now(),
-                                                   Audit(interaction.user.id, "config.study-channel.remove",
-                                                         str(channel.id)))
+        await self.services.study.admin.set_study_channel(interaction.guild_id, interaction.user.id, channel.id,
+                                                          False)
         await interaction.response.send_message(f"{channel.mention} is no longer a study channel.", ephemeral=True,
                                                 allowed_mentions=NONE)
 
@@ -207,7 +198,6 @@ class CorpusAdminCog(commands.Cog, name="Corpus"):
     @moderator_only
     async def moderator_role(self, interaction: discord.Interaction, role: discord.Role) -> None:
         """Set the role whose members are studybot moderators."""
-        await self.services.store.set_moderator_role(interaction.guild_id, role.id, _now(),
-                                                    Audit(interaction.user.id, "config.moderator-role", str(role.id)))
+        await self.services.study.admin.set_moderator_role(interaction.guild_id, interaction.user.id, role.id)
         await interaction.response.send_message(f"Members with {role.mention} can now curate the corpus.",
                                                 ephemeral=True, allowed_mentions=NONE)
