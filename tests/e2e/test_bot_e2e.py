@@ -210,3 +210,28 @@ async def test_topic_autocomplete_and_path(env):
     reply = await fake.wait_for_interaction_reply(iid)
     text = reply.embeds[0]["description"]
     assert text.index("The derivative") < text.index("The chain rule") < text.index("Backpropagation")
+
+
+async def test_questions_keep_being_answered_during_a_reload(env):
+    fake, _, services = env
+    path = services.settings.corpus_dir / "calculus" / "gradient-descent.md"
+    path.write_text(path.read_text().replace("downhill.", "downhill, one small step at a time."))
+    reload = await fake.slash(fake.admin, ("corpus", "reload"))
+    asks = [await fake.slash(user, "ask", {"question": "what does the chain rule say?"})
+            for user in (fake.alice, fake.bob)]
+    replies = await asyncio.gather(*(fake.wait_for_interaction_reply(i, timeout=60) for i in [reload, *asks]))
+    assert "**Changed:** gradient-descent" in replies[0].embeds[0]["description"]
+    assert [r.embeds[0]["title"] for r in replies[1:]] == ["The chain rule", "The chain rule"]
+
+
+async def test_sync_registers_the_slash_commands(tmp_path, small_corpus, seeded_index_dir, embedder):
+    from bot.discord.app import sync_commands
+
+    settings = Settings(corpus_dir=small_corpus, index_dir=seeded_index_dir, data_dir=tmp_path / "data",
+                        _env_file=None)
+    services = await build_services(settings, AnswerService(settings, embedder=embedder))
+    async with FakeDiscord() as fake:
+        count = await sync_commands(create_bot(settings, services), "token", fake.guild_id)
+        names = {name for (guild, name, _type) in fake.commands if guild == fake.guild_id}
+    assert {"ask", "topic", "next", "path", "corpus", "config"} <= names
+    assert count == len(names)
