@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 
 import discord
@@ -62,6 +63,23 @@ async def send_error(interaction: discord.Interaction, error: BaseException) -> 
                                                     allowed_mentions=discord.AllowedMentions.none())
     except discord.HTTPException:
         log.warning("could not deliver an error message", exc_info=True)
+
+
+def reports_errors(callback):
+    """Wrap a component callback so its errors reach the user like command errors do.
+
+    DynamicItems run inside views discord.py builds for them, whose on_error only logs; this decorator
+    keeps one path from any user-triggered error to one ephemeral message.
+    """
+
+    @functools.wraps(callback)
+    async def wrapper(self, interaction: discord.Interaction, *args):
+        try:
+            return await callback(self, interaction, *args)
+        except Exception as exc:  # noqa: BLE001 - every error becomes a message, never a silent failure
+            await send_error(interaction, exc)
+
+    return wrapper
 
 
 class StudyTree(app_commands.CommandTree):

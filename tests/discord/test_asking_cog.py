@@ -73,3 +73,12 @@ async def test_path_lists_prerequisites_in_order(cog, client):
 async def test_autocomplete_returns_at_most_25_choices(cog, client):
     choices = await cog.topic_autocomplete(fake_interaction(client), "")
     assert 0 < len(choices) <= 25 and all(isinstance(c, discord.app_commands.Choice) for c in choices)
+
+
+async def test_component_errors_become_one_ephemeral_message(client):
+    from bot.discord.asking._views import DetailButton
+
+    interaction = fake_interaction(client)
+    await DetailButton("removed-note").callback(interaction)
+    kwargs = interaction.response.send_message.await_args
+    assert "no longer in the corpus" in kwargs.args[0] and kwargs.kwargs["ephemeral"] is True

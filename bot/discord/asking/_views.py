@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot.discord.asking._render import note_embed, note_pages
-from bot.discord.errors import send_error
+from bot.discord.errors import reports_errors, send_error
 from bot.discord.text import SELECT_DESCRIPTION_MAX, SELECT_LABEL_MAX, clean_cut
 from bot.errors import NotFound
 from bot.retrieval.answering import Answer
@@ -31,13 +31,6 @@ def note_or_error(interaction: discord.Interaction, note_id: str):
     if note is None:
         raise NotFound("That note is no longer in the corpus (a moderator may have removed it).")
     return note
-
-
-class ItemErrors:
-    """Route component errors through the same error handler as commands."""
-
-    async def on_error(self, interaction: discord.Interaction, error: Exception, item=None) -> None:  # noqa: D401
-        await send_error(interaction, error)
 
 
 class PagerView(discord.ui.View):
@@ -90,11 +83,9 @@ class DetailButton(discord.ui.DynamicItem[discord.ui.Button], template=r"sb:deta
     async def from_custom_id(cls, interaction, item, match: re.Match[str]):
         return cls(match["note"])
 
+    @reports_errors
     async def callback(self, interaction: discord.Interaction) -> None:
-        try:
-            await show_full_note(interaction, self.note_id)
-        except Exception as exc:  # noqa: BLE001 - one handler for every user-facing error
-            await send_error(interaction, exc)
+        await show_full_note(interaction, self.note_id)
 
 
 class NextTopicSelect(discord.ui.DynamicItem[discord.ui.Select], template=r"sb:next:(?P<note>[a-z0-9-]+)"):
@@ -110,20 +101,18 @@ class NextTopicSelect(discord.ui.DynamicItem[discord.ui.Select], template=r"sb:n
     async def from_custom_id(cls, interaction, item, match: re.Match[str]):
         return cls(match["note"])
 
+    @reports_errors
     async def callback(self, interaction: discord.Interaction) -> None:
-        try:
-            values = (interaction.data or {}).get("values") or []
-            if not values:
-                return await interaction.response.defer()
-            services = services_of(interaction)
-            note = note_or_error(interaction, values[0])
-            view = discord.ui.View(timeout=None)
-            view.add_item(DetailButton(note.id))
-            await interaction.response.send_message(embed=note_embed(note, services.answers.corpus), view=view,
-                                                    ephemeral=True, allowed_mentions=NONE)
-            await services.record_study(interaction, note.id, "opened")
-        except Exception as exc:  # noqa: BLE001
-            await send_error(interaction, exc)
+        values = (interaction.data or {}).get("values") or []
+        if not values:
+            return await interaction.response.defer()
+        services = services_of(interaction)
+        note = note_or_error(interaction, values[0])
+        view = discord.ui.View(timeout=None)
+        view.add_item(DetailButton(note.id))
+        await interaction.response.send_message(embed=note_embed(note, services.answers.corpus), view=view,
+                                                ephemeral=True, allowed_mentions=NONE)
+        await services.record_study(interaction, note.id, "opened")
 
 
 class FeedbackModal(discord.ui.Modal, title="What was wrong with this answer?"):
@@ -160,14 +149,12 @@ class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button], template=r"sb:fb
     async def from_custom_id(cls, interaction, item, match: re.Match[str]):
         return cls(match["vote"], int(match["qid"]))
 
+    @reports_errors
     async def callback(self, interaction: discord.Interaction) -> None:
-        try:
-            if self.vote == "down":
-                return await interaction.response.send_modal(FeedbackModal(self.question_id))
-            await services_of(interaction).record_feedback(interaction, self.question_id, True, None)
-            await interaction.response.send_message("Thanks for the 👍!", ephemeral=True, allowed_mentions=NONE)
-        except Exception as exc:  # noqa: BLE001
-            await send_error(interaction, exc)
+        if self.vote == "down":
+            return await interaction.response.send_modal(FeedbackModal(self.question_id))
+        await services_of(interaction).record_feedback(interaction, self.question_id, True, None)
+        await interaction.response.send_message("Thanks for the 👍!", ephemeral=True, allowed_mentions=NONE)
 
 
 DYNAMIC_ITEMS = (DetailButton, NextTopicSelect, FeedbackButton)
