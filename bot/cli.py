@@ -78,6 +78,9 @@ def _service(progress: bool = True):
     report = service.ensure_ready(progress=progress)
     if report is not None:
         err.print(f"[dim]index built: {report.summary}[/]")
+    if service.corpus_problems:
+        err.print(f"[yellow]warning:[/] the corpus has {len(service.corpus_problems)} problem(s) "
+                  "(run 'studybot corpus check'); answering from the last good index.")
     return service
 
 

@@ -81,6 +81,8 @@ async def build_services(settings: Settings, answers: AnswerService | None = Non
         report = await asyncio.to_thread(answers.ensure_ready)
         if report is not None:
             log.info("index built: %s", report.summary)
+        for problem in answers.corpus_problems:
+            log.warning("corpus problem (serving the last good index): %s", problem)
     study = await StudyService.open(settings.database_path, lambda: answers.corpus)
     return Services(settings=settings, answers=answers, batcher=MicroBatcher(answers), study=study,
                     cooldown=Cooldown(settings.question_cooldown_burst, settings.question_cooldown_seconds))

@@ -5,12 +5,12 @@ from __future__ import annotations
 import hashlib
 import os
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from bot.errors import CorpusInvalid, CorpusNotFound
 from bot.knowledge.graph import PrerequisiteGraph
-from bot.knowledge.notes import DISCIPLINES, Note, ParseResult, read_note_file
+from bot.knowledge.notes import DISCIPLINES, Note, ParseResult, QuizItem, Section, read_note_file
 
 
 @dataclass(frozen=True, order=True)
@@ -181,6 +181,25 @@ def load_corpus(root: Path) -> Corpus:
         raise CorpusInvalid([Problem(display_path(Path(root)), 1, "the corpus has no notes")])
     graph = PrerequisiteGraph({nid: n.prerequisites for nid, n in report.notes.items()})
     return Corpus(root=Path(root), notes=report.notes, graph=graph, content_hash=corpus_hash(report.notes))
+
+
+def corpus_to_json(corpus: Corpus) -> dict:
+    """A snapshot of the notes (what the index was built from), so a last good corpus can be served."""
+    return {"content_hash": corpus.content_hash, "notes": [asdict(n) for n in corpus.notes.values()]}
+
+
+def corpus_from_json(data: dict, root: Path) -> Corpus:
+    """Rebuild a Corpus from `corpus_to_json` output."""
+    notes = {}
+    for d in data["notes"]:
+        d = dict(d)
+        d["aliases"] = tuple(d["aliases"])
+        d["prerequisites"] = tuple(d["prerequisites"])
+        d["sections"] = tuple(Section(**sec) for sec in d["sections"])
+        d["quiz"] = tuple(QuizItem(**{**q, "options": tuple(q["options"])}) for q in d["quiz"])
+        notes[d["id"]] = Note(**d)
+    graph = PrerequisiteGraph({nid: n.prerequisites for nid, n in notes.items()})
+    return Corpus(root=Path(root), notes=notes, graph=graph, content_hash=data["content_hash"])
 
 
 def discipline_counts(notes: dict[str, Note]) -> Counter:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bot.config import Settings
-from bot.errors import IndexUnavailable, InvalidInput, StudybotError
+from bot.errors import CorpusInvalid, IndexUnavailable, InvalidInput, StudybotError
 from bot.knowledge.corpus import Corpus, load_corpus
 from bot.knowledge.notes import LEVELS, Note
 from bot.retrieval.embedding import Embedder
@@ -134,6 +134,7 @@ class AnswerService:
         self.store = store or IndexStore(settings.index_dir, ann_threshold=settings.ann_threshold)
         self.threshold = settings.answer_threshold if settings.answer_threshold is not None else ANSWER_THRESHOLD
         self._state: LiveState | None = None
+        self.corpus_problems: list = []  # problems of the files on disk while the last good index serves
         self._refresh_lock = threading.Lock()
 
     # -- lifecycle -----------------------------------------------------------------------------------
@@ -152,9 +153,24 @@ class AnswerService:
         return self._state is not None
 
     def ensure_ready(self, progress: bool = False) -> BuildReport | None:
-        """Load the corpus and the index; build (incrementally) when missing, stale or unusable."""
+        """Load the corpus and the index; build (incrementally) when missing, stale or unusable.
+
+        If the notes on disk are broken but a good index exists, serve that index and its notes, and keep
+        the problems in `corpus_problems` for the caller to report: a broken file never takes the bot down.
+        """
         with self._refresh_lock:
-            corpus = load_corpus(self.settings.corpus_dir)
+            try:
+                corpus = load_corpus(self.settings.corpus_dir)
+            except CorpusInvalid as exc:
+                try:
+                    loaded = self.store.load(self.embedder.name)
+                    snapshot = loaded.corpus_snapshot()
+                except IndexUnavailable:
+                    raise exc from None
+                self.corpus_problems = exc.problems
+                self._state = LiveState(snapshot, loaded, Retriever(loaded))
+                return None
+            self.corpus_problems = []
             if self.store.is_fresh(corpus, self.embedder.name):
                 try:
                     loaded = self.store.load(self.embedder.name)

@@ -6,6 +6,7 @@ Layout under the index folder (generated, never hand-edited):
     builds/<stamp>/manifest.json model, dimension, corpus hash, format version, build time, file checksums
     builds/<stamp>/faiss.index   vectors under integer chunk ids (FAISS holds ids only)
     builds/<stamp>/chunks.jsonl  the chunk texts and their notes, line i = chunk id i
+    builds/<stamp>/notes.json    the notes the index was built from (served if the corpus later breaks)
     cache/<model>.npy|.json      embedding cache keyed by sha256(chunk text), per model
 
 A build writes a new folder, then swaps CURRENT with os.replace: a crash at any point leaves the previous
@@ -28,11 +29,11 @@ import faiss
 import numpy as np
 
 from bot.errors import IndexCorrupted, IndexMismatch, IndexUnavailable
-from bot.knowledge.corpus import Corpus
+from bot.knowledge.corpus import Corpus, corpus_from_json, corpus_to_json
 from bot.retrieval.chunking import Chunk, chunk_note
 from bot.retrieval.embedding import Embedder
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 # Approximate index (at or above `ann_threshold` vectors): IVF with full vectors (IndexIVFFlat). It builds in
 # minutes at 1M vectors on 2 cores, where HNSW took far longer (see docs/BENCHMARKS.md).
 IVF_LISTS_PER_SQRT_N = 4  # nlist = 4 * sqrt(n)
@@ -92,6 +93,14 @@ class LoadedIndex:
     faiss_index: faiss.Index
     chunks: list[Chunk]
     path: Path
+
+    def corpus_snapshot(self) -> Corpus:
+        """The corpus this index was built from (to keep serving when the files on disk are broken)."""
+        try:
+            data = json.loads((self.path / "notes.json").read_text())
+            return corpus_from_json(data, self.path)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise IndexCorrupted(f"The notes snapshot in '{self.path}' is unreadable. Rebuild with: studybot index build") from exc
 
 
 def model_key(model: str) -> str:
@@ -304,6 +313,7 @@ class IndexStore:
         tmp.mkdir()
         faiss.write_index(index, str(tmp / "faiss.index"))
         (tmp / "chunks.jsonl").write_text("".join(json.dumps(c.to_json()) + "\n" for c in chunks))
+        (tmp / "notes.json").write_text(json.dumps(corpus_to_json(corpus)))
         manifest = Manifest(
             format_version=FORMAT_VERSION,
             model=embedder.name,
@@ -313,7 +323,7 @@ class IndexStore:
             note_hashes=new_hashes,
             built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             index_type=kind,
-            files={name: _sha256_file(tmp / name) for name in ("faiss.index", "chunks.jsonl")},
+            files={name: _sha256_file(tmp / name) for name in ("faiss.index", "chunks.jsonl", "notes.json")},
         )
         (tmp / "manifest.json").write_text(json.dumps(asdict(manifest), indent=1))
         final = builds / f"{stamp}-{corpus.content_hash[:8]}"

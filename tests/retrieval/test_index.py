@@ -125,3 +125,26 @@ def test_embedding_cache_is_reused_across_stores(tmp_path, small_corpus, countin
     _, loaded, report = build(tmp_path / "index", small_corpus, counting_embedder)
     assert report.embedded == 0 and len(loaded.chunks) > 0
     assert np.isclose(np.linalg.norm(loaded.faiss_index.reconstruct(0)), 1.0, atol=1e-4)
+
+
+def test_broken_corpus_at_start_serves_the_last_good_index(small_settings, embedder):
+    from bot.retrieval.answering import AnswerService
+
+    AnswerService(small_settings, embedder=embedder).ensure_ready()
+    broken = small_settings.corpus_dir / "calculus" / "chain-rule.md"
+    broken.write_text(broken.read_text().replace("## Worked example", "## Worked exmaple"))
+    service = AnswerService(small_settings, embedder=embedder)
+    assert service.ensure_ready() is None
+    assert any("missing section '## Worked example'" in str(p) for p in service.corpus_problems)
+    answer = service.answer("what does the chain rule say about nested functions?")
+    assert answer.best.id == "chain-rule" and answer.next_topics  # the graph comes from the snapshot
+
+
+def test_broken_corpus_without_any_index_is_a_clear_error(small_settings, embedder):
+    from bot.errors import CorpusInvalid
+    from bot.retrieval.answering import AnswerService
+
+    broken = small_settings.corpus_dir / "calculus" / "chain-rule.md"
+    broken.write_text("no front matter")
+    with pytest.raises(CorpusInvalid, match="missing YAML front matter"):
+        AnswerService(small_settings, embedder=embedder).ensure_ready()
