@@ -19,7 +19,7 @@ from bot.study.service import StudyService
 
 log = logging.getLogger("studybot")
 
-EXTENSIONS = ("bot.discord.asking", "bot.discord.corpus_admin")
+EXTENSIONS = ("bot.discord.asking", "bot.discord.corpus_admin", "bot.discord.study")
 
 
 @dataclass

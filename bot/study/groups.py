@@ -129,6 +129,10 @@ class GroupService:
         """The server's groups by name (optionally only one user's)."""
         return await self._store.groups(guild_id, member_id, include_archived)
 
+    async def by_channel(self, guild_id: int, channel_id: int) -> Group | None:
+        """The active group whose channel this is, if any."""
+        return next((g for g in await self.list_groups(guild_id) if g.channel_id == channel_id), None)
+
     async def info(self, guild_id: int, name: str, now: datetime | None = None) -> GroupDetails:
         """A group, its members and its upcoming sessions."""
         group = await self.get(guild_id, name)

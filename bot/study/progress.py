@@ -223,11 +223,16 @@ class ProgressService:
 
     async def map_png(self, guild_id: int, user_id: int, discipline: str | None = None) -> bytes:
         """The prerequisite map as PNG bytes, the learner's mastered topics coloured (rendered off the loop)."""
-        from bot.study.map import render_map  # matplotlib loads on first use, not at import
-
         if discipline is not None and discipline not in DISCIPLINES:
             raise InvalidInput(f"Unknown discipline '{discipline}' (one of: {', '.join(DISCIPLINES)}).")
         corpus = self._corpus()
         mastered = await self.mastered(guild_id, user_id)
         studied = frozenset(c.note_id for c in await self._store.event_counts(guild_id, user_id))
-        return await asyncio.to_thread(render_map, corpus, mastered, studied, discipline)
+        return await asyncio.to_thread(_render_map, corpus, mastered, studied, discipline)
+
+
+def _render_map(corpus, mastered, studied, discipline) -> bytes:
+    """Runs in a worker thread: matplotlib is imported here on first use, never on the event loop."""
+    from bot.study.map import render_map
+
+    return render_map(corpus, mastered, studied, discipline)

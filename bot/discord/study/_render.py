@@ -165,20 +165,19 @@ def scheduled_text(s: Session, group: Group, zone: ZoneInfo, lead: timedelta) ->
 
 
 def cancelled_text(s: Session, actor_id: int) -> str:
-    return f"🚫 Session `#{s.id}` of **{safe(s.group_name, 60)}** ({when(s.starts_at)}) was cancelled by <@{actor_id}>."
+    group = safe(s.group_name, 60)
+    return f"🚫 Session `#{s.id}` of **{group}** on {stamp(s.starts_at)} was cancelled by <@{actor_id}>."
 
 
 def reminder_head(r: SessionReminder) -> str:
     """The reminder's text without mentions: on time, late, or late and already started."""
     s = r.session
-    group = f"**{safe(s.group_name, 60)}**"
-    topic = f" on *{safe(s.topic)}*" if s.topic else ""
+    session = f"the **{safe(s.group_name, 60)}** study session" + (f" on *{safe(s.topic)}*" if s.topic else "")
+    at = f"{stamp(s.starts_at, 'R')} ({stamp(s.starts_at)})"
     if r.late_by is None:
-        return f"⏰ Reminder: the {group} study session{topic} starts {stamp(s.starts_at, 'R')} ({stamp(s.starts_at)})."
-    sorry = f"⏰ Sorry, this reminder is {duration(r.late_by)} late (I was offline)."
-    if r.started:
-        return f"{sorry} The {group} study session{topic} started {stamp(s.starts_at, 'R')} ({stamp(s.starts_at)})."
-    return f"{sorry} The {group} study session{topic} starts {stamp(s.starts_at, 'R')} ({stamp(s.starts_at)})."
+        return f"⏰ Reminder: {session} starts {at}."
+    verb = "started" if r.started else "starts"
+    return f"⏰ Sorry, this reminder is {duration(r.late_by)} late (I was offline): {session} {verb} {at}."
 
 
 def reminder_messages(r: SessionReminder, limit: int = CONTENT_MAX,
@@ -215,13 +214,14 @@ def review_dm(r: ReviewReminder, guild_name: str | None) -> str:
 def quiz_header(run: QuizRun, corpus: Corpus) -> discord.Embed:
     """The public card of a group quiz."""
     n = len(run.questions)
-    embed = discord.Embed(title=clean_cut(f"Group quiz: {scope_label(corpus, run.scope)}", TITLE_MAX),
-                          colour=QUIZ_COLOUR,
-                          description=(f"{n} question{'s' if n != 1 else ''}, started by <@{run.started_by}>. "
-                                       "Everyone can play: press a letter to answer; your next questions and "
-                                       "feedback come privately.\nWhoever started it (or a moderator) presses "
-                                       "**Finish** to show the results."))
-    return embed
+    about = f"{n} question{'s' if n != 1 else ''}, started by <@{run.started_by}>."
+    if run.status == "finished":
+        how = "This quiz is over. Start another with `/quiz`!"
+    else:
+        how = ("Everyone can play: press a letter to answer; your feedback and next questions come privately.\n"
+               "Whoever started it (or a moderator) presses **Finish** to show the results.")
+    return discord.Embed(title=clean_cut(f"Group quiz: {scope_label(corpus, run.scope)}", TITLE_MAX),
+                         colour=QUIZ_COLOUR, description=f"{about} {how}")
 
 
 def question_embed(run: QuizRun, question: QuizQuestion) -> discord.Embed:
@@ -318,7 +318,7 @@ def bar(percent: int, width: int = 10) -> str:
 
 def progress_embed(report: ProgressReport, name: str, detailed: bool) -> discord.Embed:
     """A learner's progress; `detailed` adds the topics they studied (only ever shown to themselves)."""
-    title = "Your progress" if detailed else f"Progress of {name}"
+    title = "Your progress" if detailed else f"Progress of {safe(name, 100)}"
     s = report.streak
     streak = f"🔥 {s.current} day{'s' if s.current != 1 else ''}" + (" (studied today)" if s.studied_today else "")
     embed = discord.Embed(title=clean_cut(title, TITLE_MAX), colour=PROGRESS_COLOUR)
@@ -354,9 +354,9 @@ def leaderboard_embed(entries: Iterable[LeaderboardEntry], metric: str, period: 
     lines = [f"{MEDALS.get(e.rank, f'{e.rank}.')} <@{e.user_id}>: {e.score} {unit if e.score == 1 else plural}"
              for e in entries]
     where = f" · {clean_cut(group, 60)}" if group else ""
+    empty = "Nobody on the board yet. A `/quiz` gets you on it!"
     return discord.Embed(title=clean_cut(f"Leaderboard: {plural}, {period}{where}", TITLE_MAX),
-                         colour=PROGRESS_COLOUR,
-                         description="\n".join(lines) if lines else "Nobody on the board yet. A `/quiz` gets you on it!")
+                         colour=PROGRESS_COLOUR, description="\n".join(lines) if lines else empty)
 
 
 def map_embed(discipline: str | None) -> discord.Embed:

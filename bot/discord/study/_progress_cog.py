@@ -1,0 +1,78 @@
+"""/progress, /leaderboard and /map.
+
+Privacy: `/progress` is always ephemeral. For yourself it lists the topics you studied; for another member it
+shows only the summary a leaderboard already implies (streak, correct answers, mastery per discipline), never
+which topics they asked about or opened. `/map` is personal too (your mastered topics coloured), so ephemeral;
+`/leaderboard` is public, as leaderboards are.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Literal, Optional
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.discord.study._render import leaderboard_embed, map_embed, progress_embed
+from bot.discord.study._shared import NONE, group_autocomplete, group_name, guild_id_of
+from bot.knowledge.notes import DISCIPLINE_LABELS, DISCIPLINES
+
+if TYPE_CHECKING:  # pragma: no cover
+    from bot.discord.app import Services
+
+Period = Literal["all time", "this week", "this month"]
+PERIODS: dict[str, timedelta | None] = {"all time": None, "this week": timedelta(days=7),
+                                        "this month": timedelta(days=30)}
+DISCIPLINE_CHOICES = [app_commands.Choice(name=DISCIPLINE_LABELS.get(d, d), value=d) for d in DISCIPLINES]
+
+
+class ProgressCog(commands.Cog, name="Progress"):
+    """Progress, leaderboards and the study map."""
+
+    def __init__(self, bot: commands.Bot, services: "Services"):
+        self.bot = bot
+        self.services = services
+
+    @app_commands.command()
+    @app_commands.guild_only()
+    @app_commands.describe(member="Someone else (you'll see a summary only)")
+    async def progress(self, interaction: discord.Interaction, member: Optional[discord.Member] = None) -> None:
+        """Your streak, quiz answers, mastery per discipline and the topics you studied (only you see it)."""
+        target = member or interaction.user
+        report = await self.services.study.progress.report(guild_id_of(interaction), target.id)
+        mine = target.id == interaction.user.id
+        await interaction.response.send_message(embed=progress_embed(report, target.display_name, detailed=mine),
+                                                ephemeral=True, allowed_mentions=NONE)
+
+    @app_commands.command()
+    @app_commands.guild_only()
+    @app_commands.describe(group="Only this study group's members (optional)", metric="What to rank by",
+                           period="Which answers count")
+    @app_commands.autocomplete(group=group_autocomplete)
+    async def leaderboard(self, interaction: discord.Interaction,
+                          group: Optional[app_commands.Range[str, 1, 100]] = None,
+                          metric: Literal["correct", "mastered"] = "correct", period: Period = "all time") -> None:
+        """Top learners of the server or of a group."""
+        span = PERIODS[period]
+        since = datetime.now(UTC) - span if span else None
+        name = group_name(group) if group else None
+        entries = await self.services.study.progress.leaderboard(guild_id_of(interaction), metric, since, name)
+        await interaction.response.send_message(embed=leaderboard_embed(entries, metric, period, name),
+                                                allowed_mentions=NONE)
+
+    @app_commands.command(name="map")
+    @app_commands.guild_only()
+    @app_commands.describe(discipline="Only one discipline (default: everything)")
+    @app_commands.choices(discipline=DISCIPLINE_CHOICES)
+    async def map_(self, interaction: discord.Interaction,
+                   discipline: Optional[app_commands.Choice[str]] = None) -> None:
+        """The prerequisite map with your progress coloured in."""
+        await interaction.response.defer(thinking=True, ephemeral=True)
+        key = discipline.value if discipline else None
+        png = await self.services.study.progress.map_png(guild_id_of(interaction), interaction.user.id, key)
+        await interaction.followup.send(embed=map_embed(key), file=discord.File(io.BytesIO(png), filename="map.png"),
+                                        ephemeral=True, allowed_mentions=NONE)
+
