@@ -12,7 +12,7 @@ import re
 
 import discord
 
-from bot.discord.errors import send_error
+from bot.discord.errors import reports_errors
 from bot.discord.study._render import (
     LETTERS,
     feedback_embed,
@@ -41,11 +41,9 @@ class AnswerButton(discord.ui.DynamicItem[discord.ui.Button],
     async def from_custom_id(cls, interaction, item, match: re.Match[str]):
         return cls(int(match["run"]), int(match["position"]), int(match["choice"]))
 
+    @reports_errors
     async def callback(self, interaction: discord.Interaction) -> None:
-        try:
-            await answer_clicked(interaction, self.run_id, self.position, self.choice)
-        except Exception as exc:  # noqa: BLE001 - one handler for every user-facing error
-            await send_error(interaction, exc)
+        await answer_clicked(interaction, self.run_id, self.position, self.choice)
 
 
 class FinishButton(discord.ui.DynamicItem[discord.ui.Button], template=r"sbq:(?P<run>\d+):finish"):
@@ -60,11 +58,9 @@ class FinishButton(discord.ui.DynamicItem[discord.ui.Button], template=r"sbq:(?P
     async def from_custom_id(cls, interaction, item, match: re.Match[str]):
         return cls(int(match["run"]))
 
+    @reports_errors
     async def callback(self, interaction: discord.Interaction) -> None:
-        try:
-            await finish_clicked(interaction, self.run_id)
-        except Exception as exc:  # noqa: BLE001
-            await send_error(interaction, exc)
+        await finish_clicked(interaction, self.run_id)
 
 
 DYNAMIC_ITEMS = (AnswerButton, FinishButton)
