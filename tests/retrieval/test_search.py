@@ -41,15 +41,40 @@ def test_ids_are_the_given_chunk_ids():
     assert got[0, 0] == 103
 
 
-def test_approximate_index_above_threshold_keeps_recall():
+def clustered(rng, n, centres, spread=0.8):
+    """Unit vectors around the given centres (embedding-like clusters), for the approximate index."""
+    d = centres.shape[1]
+    x = centres[rng.integers(0, len(centres), n)] + rng.standard_normal((n, d)).astype(np.float32) * (spread / np.sqrt(d))
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+@pytest.mark.parametrize("data", ["clustered", "uniform"])
+def test_approximate_index_above_threshold_keeps_recall(data, tmp_path):
+    import faiss
+
     rng = np.random.default_rng(7)
-    vectors, queries = unit(rng, 5000, 32), unit(rng, 50, 32)
-    index, kind = make_faiss_index(vectors, np.arange(5000), ann_threshold=1000)
-    assert kind.startswith("HNSW")
+    if data == "clustered":
+        centres = unit(rng, 100, 32)
+        vectors, queries = clustered(rng, 5000, centres), clustered(rng, 200, centres)  # queries: not in the index
+    else:
+        vectors, queries = unit(rng, 5000, 32), unit(rng, 200, 32)
+    ids = np.arange(5000) + 1000
+    index, kind = make_faiss_index(vectors, ids, ann_threshold=1000)
+    assert kind.startswith("IVF")
+    ivf = faiss.extract_index_ivf(index)
+    assert f"nprobe={ivf.nprobe}" in kind
+    if data == "clustered":
+        assert ivf.nprobe <= ivf.nlist // 4  # really approximate: it scans a fraction of the lists
     _, got = index.search(queries, 10)
     _, want = brute_force_topk(vectors, queries, 10)
-    recall = np.mean([len(set(g) & set(w)) / 10 for g, w in zip(got, want)])
+    recall = np.mean([len(set(g) & set(w + 1000)) / 10 for g, w in zip(got, want)])
     assert recall >= 0.95
+    # nprobe is saved with the index: a loaded index searches exactly the same way.
+    faiss.write_index(index, str(tmp_path / "faiss.index"))
+    loaded = faiss.read_index(str(tmp_path / "faiss.index"))
+    assert faiss.extract_index_ivf(loaded).nprobe == ivf.nprobe
+    np.testing.assert_array_equal(loaded.search(queries, 10)[1], got)
+    np.testing.assert_allclose(loaded.reconstruct(1003), vectors[3])
 
 
 def test_real_retriever_dense_hits_match_numpy(small_settings, embedder):
