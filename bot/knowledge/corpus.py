@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -200,7 +200,3 @@ def corpus_from_json(data: dict, root: Path) -> Corpus:
         notes[d["id"]] = Note(**d)
     graph = PrerequisiteGraph({nid: n.prerequisites for nid, n in notes.items()})
     return Corpus(root=Path(root), notes=notes, graph=graph, content_hash=data["content_hash"])
-
-
-def discipline_counts(notes: dict[str, Note]) -> Counter:
-    return Counter(n.discipline for n in notes.values())

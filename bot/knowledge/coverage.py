@@ -31,11 +31,11 @@ def coverage_markdown(corpus: Corpus) -> str:
     graph = corpus.graph
     edges = graph.nx.number_of_edges()
     roots = sorted(n for n in corpus.notes if not graph.prerequisites_of(n))
-    depth = max((graph.depth(n) for n in corpus.notes), default=0)
+    chain = graph.longest_chain()
     lines += [
         "",
         f"Prerequisite graph: {len(corpus.notes)} notes, {edges} prerequisite links, "
-        f"{len(graph.components())} connected component(s), no cycles, longest chain {depth + 1} notes.",
+        f"{len(graph.components())} connected component(s), no cycles, longest chain {chain} notes.",
         f"Starting points (no prerequisites): {', '.join(f'`{r}`' for r in roots)}.",
         "",
         "## Notes",

@@ -65,9 +65,6 @@ class PrerequisiteGraph:
         """Weakly connected components, largest first."""
         return sorted(nx.weakly_connected_components(self._g), key=lambda c: (-len(c), min(c)))
 
-    def depth(self, note_id: str) -> int:
-        """Length of the longest prerequisite chain ending at this note (0 for a root)."""
-        preds = list(self._g.predecessors(note_id))
-        if not preds:
-            return 0
-        return 1 + max(self.depth(p) for p in preds)
+    def longest_chain(self) -> int:
+        """Number of notes in the longest prerequisite chain."""
+        return nx.dag_longest_path_length(self._g) + 1 if len(self._g) else 0

@@ -264,9 +264,4 @@ class AnswerService:
         return Answer(question, True, tuple(results), tuple(topics))
 
 
-def default_service(settings: Settings | None = None) -> AnswerService:
-    """An AnswerService from settings (the environment by default)."""
-    return AnswerService(settings or Settings())
-
-
 __all__ = ["Answer", "AnswerService", "NextTopic", "RefreshReport", "Result", "suggest_next"]

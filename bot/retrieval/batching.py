@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from bot.errors import StudybotError
 from bot.retrieval.answering import Answer, AnswerService
 
 
@@ -88,4 +87,4 @@ class MicroBatcher:
         return [service.answer_vectors([p.question], vectors[i:i + 1], p.known)[0] for i, p in enumerate(batch)]
 
 
-__all__ = ["MicroBatcher", "StudybotError"]
+__all__ = ["MicroBatcher"]
