@@ -3,6 +3,10 @@
 Every question awaits a future; one worker task drains the queue, takes whatever arrived (up to
 `max_batch`, waiting at most `max_wait` seconds for company), embeds the batch in one forward pass in a
 worker thread, and resolves the futures. Under load, batches form naturally while the previous one runs.
+
+Two stages overlap: while one batch's answers are composed (search, fusion, next topics: Python, in a
+thread), the next batch's forward pass already runs (torch releases the GIL), so the model never waits
+for the bookkeeping.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ class MicroBatcher:
         self.max_wait = max_wait
         self._queue: asyncio.Queue[_Pending] | None = None
         self._worker: asyncio.Task | None = None
+        self._composing: asyncio.Task | None = None
         self.batches: list[int] = []  # sizes of the batches run (for stats and benchmarks)
 
     async def answer(self, question: str, known: frozenset[str] = frozenset()) -> Answer:
@@ -43,48 +48,71 @@ class MicroBatcher:
         return await pending.future
 
     async def close(self) -> None:
-        if self._worker is not None:
-            self._worker.cancel()
+        for task in (self._worker, self._composing):
+            if task is not None:
+                task.cancel()
+                try:
+                    await task
+                except asyncio.CancelledError:
+                    pass
+        self._worker = self._composing = None
+
+    async def _collect(self, queue: asyncio.Queue) -> list[_Pending]:
+        """The next batch: the first waiting question plus whatever else arrives within `max_wait`."""
+        loop = asyncio.get_running_loop()
+        batch = [await queue.get()]
+        deadline = loop.time() + self.max_wait
+        while len(batch) < self.max_batch:
+            if not queue.empty():
+                batch.append(queue.get_nowait())
+                continue
+            timeout = deadline - loop.time()
+            if timeout <= 0:
+                break
             try:
-                await self._worker
-            except asyncio.CancelledError:
-                pass
-            self._worker = None
+                batch.append(await asyncio.wait_for(queue.get(), timeout))
+            except asyncio.TimeoutError:
+                break
+        return [p for p in batch if not p.future.cancelled()]
 
     async def _run(self) -> None:
         assert self._queue is not None
         queue = self._queue
         while True:
-            batch = [await queue.get()]
-            deadline = asyncio.get_running_loop().time() + self.max_wait
-            while len(batch) < self.max_batch:
-                timeout = deadline - asyncio.get_running_loop().time()
-                try:
-                    batch.append(queue.get_nowait() if not queue.empty() or timeout <= 0 else
-                                 await asyncio.wait_for(queue.get(), timeout))
-                except (asyncio.QueueEmpty, asyncio.TimeoutError):
-                    break
-            batch = [p for p in batch if not p.future.cancelled()]
+            batch = await self._collect(queue)
             if not batch:
                 continue
             self.batches.append(len(batch))
             try:
-                answers = await asyncio.to_thread(self._answer_batch, batch)
+                vectors = await asyncio.to_thread(self.service.embedder.encode, [p.question for p in batch])
             except Exception as exc:  # noqa: BLE001 - delivered to every waiter, the worker lives on
-                for p in batch:
-                    if not p.future.done():
-                        p.future.set_exception(exc)
+                _fail(batch, exc)
                 continue
-            for p, a in zip(batch, answers):
-                if not p.future.done():
-                    p.future.set_result(a)
+            if self._composing is not None:
+                await self._composing  # at most one batch being composed while the next one embeds
+            self._composing = asyncio.create_task(self._compose(batch, vectors))
 
-    def _answer_batch(self, batch: list[_Pending]) -> list[Answer]:
+    async def _compose(self, batch: list[_Pending], vectors) -> None:
+        try:
+            answers = await asyncio.to_thread(self._answers, batch, vectors)
+        except Exception as exc:  # noqa: BLE001
+            _fail(batch, exc)
+            return
+        for p, a in zip(batch, answers):
+            if not p.future.done():
+                p.future.set_result(a)
+
+    def _answers(self, batch: list[_Pending], vectors) -> list[Answer]:
         service = self.service
-        vectors = service.embedder.encode([p.question for p in batch])
         if len({p.known for p in batch}) == 1:
             return service.answer_vectors([p.question for p in batch], vectors, batch[0].known)
         return [service.answer_vectors([p.question], vectors[i:i + 1], p.known)[0] for i, p in enumerate(batch)]
+
+
+def _fail(batch: list[_Pending], exc: BaseException) -> None:
+    for p in batch:
+        if not p.future.done():
+            p.future.set_exception(exc)
 
 
 __all__ = ["MicroBatcher"]

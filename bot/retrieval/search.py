@@ -24,6 +24,8 @@ DENSE_CANDIDATES = 100
 RRF_K = 3
 DENSE_WEIGHT = 1.0
 LEXICAL_WEIGHT = 0.7
+# Only the best notes are ever shown, so only they get their best passage picked (the rest: their first).
+PASSAGE_NOTES = 10
 
 
 _WORD = re.compile(r"(?u)\b\w\w+\b")
@@ -61,7 +63,7 @@ class NoteHit:
     score: float
     dense: float
     lexical: float  # best chunk BM25 score divided by the best over all chunks for this question (0..1)
-    passage_chunk: int  # chunk id of the passage to show
+    passage_chunk: int  # chunk id of the passage to show (best-matching for the top PASSAGE_NOTES notes)
 
 
 class Retriever:
@@ -73,6 +75,12 @@ class Retriever:
         self._note_chunks: dict[str, list[int]] = defaultdict(list)
         for i, c in enumerate(self.chunks):
             self._note_chunks[c.note_id].append(i)
+        self._note_ids = list(self._note_chunks)
+        index_of = {nid: i for i, nid in enumerate(self._note_ids)}
+        self._chunk_note = np.array([index_of[c.note_id] for c in self.chunks], dtype=np.int64)
+        # Passages worth showing: explanation sections, not the overview (a note's summary).
+        self._passages = {nid: [c for c in ids if self.chunks[c].heading != OVERVIEW] or ids
+                          for nid, ids in self._note_chunks.items()}
         self._vocab: dict[str, int] = {}
         corpus_ids = [[self._vocab.setdefault(t, len(self._vocab)) for t in _chunk_tokens(c.lexical_text)]
                       for c in self.chunks]
@@ -110,9 +118,9 @@ class Retriever:
         top_lex = float(lex.max()) if len(lex) else 0.0
         note_lex: dict[str, float] = {}
         if top_lex > 0:
-            for cid in np.flatnonzero(lex):
-                nid = self.chunks[cid].note_id
-                note_lex[nid] = max(note_lex.get(nid, 0.0), float(lex[cid]) / top_lex)
+            best = np.zeros(len(self._note_ids), dtype=np.float32)
+            np.maximum.at(best, self._chunk_note, lex)
+            note_lex = {self._note_ids[i]: float(best[i]) / top_lex for i in np.flatnonzero(best)}
 
         if mode == "dense":
             fused = dict(note_dense)
@@ -124,17 +132,15 @@ class Retriever:
                 for rank, nid in enumerate(sorted(table, key=table.get, reverse=True)):
                     fused[nid] += weight / (RRF_K + rank + 1)
 
-        hits = []
-        for nid, score in fused.items():
-            hits.append(NoteHit(nid, float(score), note_dense.get(nid, floor), note_lex.get(nid, 0.0),
-                                self._best_passage(nid, dense_chunk, lex, top_lex)))
-        hits.sort(key=lambda h: (-h.score, -h.dense, h.note_id))
-        return hits
+        order = sorted(fused, key=lambda nid: (-fused[nid], -note_dense.get(nid, floor), nid))
+        return [NoteHit(nid, float(fused[nid]), note_dense.get(nid, floor), note_lex.get(nid, 0.0),
+                        self._best_passage(nid, dense_chunk, lex, top_lex) if i < PASSAGE_NOTES
+                        else self._passages[nid][0])
+                for i, nid in enumerate(order)]
 
     def _best_passage(self, note_id: str, dense_chunk: dict[int, float], lex: np.ndarray, top_lex: float) -> int:
         """The explanation chunk of a note that best matches: dense cosine plus a share of BM25."""
-        candidates = [c for c in self._note_chunks[note_id] if self.chunks[c].heading != OVERVIEW]
-        candidates = candidates or self._note_chunks[note_id]
+        candidates = self._passages[note_id]
 
         def score(cid: int) -> float:
             lexical = float(lex[cid]) / top_lex if top_lex > 0 else 0.0
