@@ -11,6 +11,7 @@ import discord
 import pytest
 from discord import app_commands
 
+from bot.discord.corpus_admin._cog import CorpusAdminCog
 from bot.discord.errors import user_message
 from bot.discord.study._groups_cog import GroupsCog
 from bot.discord.study._progress_cog import ProgressCog
@@ -69,6 +70,11 @@ def no_pings(kwargs: dict) -> bool:
 @pytest.fixture
 def groups(client, services):
     return GroupsCog(client, services)
+
+
+@pytest.fixture
+def admin(client, services):
+    return CorpusAdminCog(client, services)
 
 
 @pytest.fixture
@@ -203,9 +209,9 @@ async def test_schedule_replies_with_discord_timestamps(groups, sessions, client
     assert no_pings(sent(interaction.response.send_message))
 
 
-async def test_schedule_reads_the_time_in_the_users_timezone(groups, sessions, client, services):
+async def test_schedule_reads_the_time_in_the_users_timezone(groups, sessions, admin, client, services):
     await make_group(groups, client)
-    await sessions.timezone_set.callback(sessions, as_user(client, ALICE), name="europe/paris")
+    await admin.timezone.callback(admin, as_user(client, ALICE), name="europe/paris")
     await sessions.schedule.callback(sessions, as_user(client, ALICE), group="Backprop club", when="tomorrow 18:00")
     [session] = await services.study.groups.sessions(GUILD)
     local = session.starts_at.astimezone(ZoneInfo("Europe/Paris"))
@@ -246,19 +252,19 @@ async def test_list_and_cancel_sessions(groups, sessions, client, services):
         await sessions.cancel.callback(sessions, as_user(client, OWNER), id=999)
 
 
-async def test_timezone_set_show_and_autocomplete(sessions, client, services):
+async def test_config_timezone_set_show_and_autocomplete(admin, client, services):
     interaction = as_user(client, ALICE)
-    await sessions.timezone_set.callback(sessions, interaction, name="asia/kolkata")
+    await admin.timezone.callback(admin, interaction, name="asia/kolkata")
     assert "**Asia/Kolkata**" in interaction.response.send_message.await_args.args[0]
     assert sent(interaction.response.send_message)["ephemeral"] is True
     show = as_user(client, ALICE)
-    await sessions.timezone_show.callback(sessions, show)
+    await admin.timezone.callback(admin, show, name=None)
     assert "**Asia/Kolkata**" in show.response.send_message.await_args.args[0]
     with pytest.raises(InvalidInput, match="Unknown timezone 'Mars/Olympus'"):
-        await sessions.timezone_set.callback(sessions, as_user(client, ALICE), name="Mars/Olympus")
-    choices = await sessions.zone_autocomplete(as_user(client), "")
+        await admin.timezone.callback(admin, as_user(client, ALICE), name="Mars/Olympus")
+    choices = await admin.zone_autocomplete(as_user(client), "")
     assert len(choices) == 25
-    assert (await sessions.zone_autocomplete(as_user(client), "paris"))[0].value == "Europe/Paris"
+    assert (await admin.zone_autocomplete(as_user(client), "paris"))[0].value == "Europe/Paris"
 
 
 async def test_group_autocomplete_lists_matching_groups(groups, client):

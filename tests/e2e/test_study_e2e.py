@@ -208,8 +208,8 @@ async def test_group_autocomplete_and_friendly_refusals(world):
     assert refused.ephemeral and refused.content == f"Only the owner of '{GROUP}' (or a moderator) can do that."
     past = await reply_to(fake, fake.alice, "session schedule", {"group": GROUP, "when": "2020-01-01 10:00"})
     assert past.ephemeral and "in the past" in past.content
-    zones = await fake.autocomplete(fake.alice, "timezone set", "name", "paris")
+    zones = await fake.autocomplete(fake.alice, "config timezone", "name", "paris")
     assert zones[0]["value"] == "Europe/Paris" and len(zones) <= 25
-    zone = await reply_to(fake, fake.alice, "timezone set", {"name": "Europe/Paris"})
+    zone = await reply_to(fake, fake.alice, "config timezone", {"name": "Europe/Paris"})
     assert zone.ephemeral and "**Europe/Paris**" in zone.content
     assert re.search(r"it's \d\d:\d\d", zone.content)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Optional
 from typing import TYPE_CHECKING
 
 import discord
@@ -13,9 +15,12 @@ from discord.ext import commands
 
 from bot.discord.corpus_admin._render import problems_embed, refresh_embed, stats_embed
 from bot.discord.errors import NotModerator
+from bot.discord.study._render import timezone_text
+from bot.discord.study._shared import checked_zone
 from bot.discord.text import CHOICE_NAME_MAX, clean_cut
 from bot.errors import CorpusInvalid, InvalidInput, NotFound
 from bot.knowledge.notes import parse_note
+from bot.study.when import zone_choices
 
 if TYPE_CHECKING:  # pragma: no cover
     from bot.discord.app import Services
@@ -45,7 +50,8 @@ class CorpusAdminCog(commands.Cog, name="Corpus"):
     """Reload, add, remove and describe notes; server settings."""
 
     corpus = app_commands.Group(name="corpus", description="Curate the study notes (moderators)", guild_only=True)
-    config = app_commands.Group(name="config", description="Server settings for studybot", guild_only=True)
+    config = app_commands.Group(name="config", description="studybot settings: your timezone; study channels and "
+                                "moderator role (moderators)", guild_only=True)
     study_channel = app_commands.Group(name="study-channel", description="Channels where every question is answered",
                                        parent=config)
 
@@ -200,4 +206,22 @@ class CorpusAdminCog(commands.Cog, name="Corpus"):
         """Set the role whose members are studybot moderators."""
         await self.services.study.admin.set_moderator_role(interaction.guild_id, interaction.user.id, role.id)
         await interaction.response.send_message(f"Members with {role.mention} can now curate the corpus.",
+                                                ephemeral=True, allowed_mentions=NONE)
+
+    async def zone_autocomplete(self, interaction: discord.Interaction,
+                                current: str) -> list[app_commands.Choice[str]]:
+        return [app_commands.Choice(name=z, value=z) for z in zone_choices(current, 25)]
+
+    @config.command(name="timezone")
+    @app_commands.describe(name="Your IANA timezone: start typing your nearest big city (empty: show yours)")
+    @app_commands.autocomplete(name=zone_autocomplete)
+    async def timezone(self, interaction: discord.Interaction,
+                       name: Optional[app_commands.Range[str, 1, 64]] = None) -> None:
+        """Your timezone (personal, default UTC): session times you type and daily reminders use it."""
+        admin = self.services.study.admin
+        if name is None:
+            zone = await admin.timezone(interaction.user.id)
+        else:
+            zone = await admin.set_timezone(interaction.user.id, checked_zone(name))
+        await interaction.response.send_message(timezone_text(zone, datetime.now(UTC), changed=name is not None),
                                                 ephemeral=True, allowed_mentions=NONE)

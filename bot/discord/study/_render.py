@@ -160,7 +160,7 @@ def scheduled_text(s: Session, group: Group, zone: ZoneInfo, lead: timedelta) ->
     topic = f" on *{safe(s.topic)}*" if s.topic else ""
     where = f" in <#{group.channel_id}>" if group.channel_id else " by DM"
     return (f"📅 **{safe(group.name, 60)}** study session `#{s.id}`{topic}: {when(s.starts_at)}.\n"
-            f"-# Read in your timezone as {format_local(s.starts_at, zone)}; not right? `/timezone set`.\n"
+            f"-# Read in your timezone as {format_local(s.starts_at, zone)}; not right? `/config timezone`.\n"
             f"I'll remind the members {duration(lead)} before{where}.")
 
 
@@ -305,7 +305,7 @@ def reminders_set_text(hour: int | None, zone: str) -> str:
     if hour is None:
         return "Daily review reminders are off. Turn them back on any time with `/review reminders`."
     return (f"I'll DM you around **{hour:02d}:00** ({zone}) on days you have review cards due. "
-            "Make sure your privacy settings allow DMs from this server. Wrong timezone? `/timezone set`.")
+            "Make sure your privacy settings allow DMs from this server. Wrong timezone? `/config timezone`.")
 
 
 # -- progress ----------------------------------------------------------------------------------------------
@@ -372,4 +372,4 @@ def timezone_text(zone: str, now: datetime, changed: bool) -> str:
     local = now.astimezone(ZoneInfo(zone))
     head = f"Your timezone is now **{zone}**" if changed else f"Your timezone is **{zone}**"
     return (f"{head} (it's {local:%H:%M} on {local:%a %d %b} there). Times you type, e.g. in "
-            "`/session schedule`, are read in it." + ("" if changed else " Change it with `/timezone set`."))
+            "`/session schedule`, are read in it." + ("" if changed else " Change it with `/config timezone`."))

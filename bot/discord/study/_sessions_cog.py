@@ -1,31 +1,25 @@
-"""/session schedule|list|cancel, and /timezone set|show (the zone typed times are read in).
-
-Why `/timezone` and not `/config timezone`: `/config` is the moderators' server-settings group owned by the
-corpus_admin package, and a timezone is a personal setting anyone may change, so it gets its own small group.
-"""
+"""/session schedule|list|cancel. Times are read in the user's timezone (`/config timezone`)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Optional
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord.study._render import cancelled_text, scheduled_text, sessions_embed, timezone_text
+from bot.discord.study._render import cancelled_text, scheduled_text, sessions_embed
 from bot.discord.study._shared import (
     MAX_CHOICES,
     NONE,
     acts_as_moderator,
     checked_when,
-    checked_zone,
     group_autocomplete,
     group_name,
     guild_id_of,
 )
 from bot.discord.text import CHOICE_NAME_MAX, clean_cut
-from bot.study.when import format_local, resolve_zone, zone_choices
+from bot.study.when import format_local, resolve_zone
 
 if TYPE_CHECKING:  # pragma: no cover
     from bot.discord.app import Services
@@ -35,7 +29,6 @@ class SessionsCog(commands.Cog, name="Study sessions"):
     """Schedule group sessions, in each learner's own timezone."""
 
     session = app_commands.Group(name="session", description="Study sessions of your groups", guild_only=True)
-    timezone = app_commands.Group(name="timezone", description="Your timezone, for the times you type")
 
     def __init__(self, bot: commands.Bot, services: "Services"):
         self.bot = bot
@@ -54,10 +47,6 @@ class SessionsCog(commands.Cog, name="Study sessions"):
                    for s in sessions if not key or key in f"{s.id} {s.group_name}".lower()]
         return choices[:MAX_CHOICES]
 
-    async def zone_autocomplete(self, interaction: discord.Interaction,
-                                current: str) -> list[app_commands.Choice[str]]:
-        return [app_commands.Choice(name=z, value=z) for z in zone_choices(current, MAX_CHOICES)]
-
     # -- /session --------------------------------------------------------------------------------------------
     @session.command(name="schedule")
     @app_commands.describe(group="One of your groups", when="e.g. 'tomorrow 18:00', 'friday 17:30', 'in 2h'",
@@ -66,7 +55,7 @@ class SessionsCog(commands.Cog, name="Study sessions"):
     async def schedule(self, interaction: discord.Interaction, group: app_commands.Range[str, 1, 100],
                        when: app_commands.Range[str, 1, 100],
                        topic: Optional[app_commands.Range[str, 1, 200]] = None) -> None:
-        """Schedule a session of a group; the time is read in your timezone (see /timezone)."""
+        """Schedule a session of a group; the time is read in your timezone (see /config timezone)."""
         guild_id, groups = guild_id_of(interaction), self.services.study.groups
         session = await groups.schedule(guild_id, interaction.user.id, group_name(group), checked_when(when), topic)
         owner = await groups.get(guild_id, session.group_name)
@@ -94,20 +83,3 @@ class SessionsCog(commands.Cog, name="Study sessions"):
         session = await self.services.study.groups.cancel_session(guild_id_of(interaction), interaction.user.id, id,
                                                                   moderator=await acts_as_moderator(interaction))
         await interaction.response.send_message(cancelled_text(session, interaction.user.id), allowed_mentions=NONE)
-
-    # -- /timezone -------------------------------------------------------------------------------------------
-    @timezone.command(name="set")
-    @app_commands.describe(name="Your IANA timezone: start typing your nearest big city, e.g. Paris")
-    @app_commands.autocomplete(name=zone_autocomplete)
-    async def timezone_set(self, interaction: discord.Interaction, name: app_commands.Range[str, 1, 64]) -> None:
-        """Set your timezone (used to read the times you type and for your daily reminders)."""
-        zone = await self.services.study.admin.set_timezone(interaction.user.id, checked_zone(name))
-        await interaction.response.send_message(timezone_text(zone, datetime.now(UTC), changed=True), ephemeral=True,
-                                                allowed_mentions=NONE)
-
-    @timezone.command(name="show")
-    async def timezone_show(self, interaction: discord.Interaction) -> None:
-        """Show your timezone."""
-        zone = await self.services.study.admin.timezone(interaction.user.id)
-        await interaction.response.send_message(timezone_text(zone, datetime.now(UTC), changed=False), ephemeral=True,
-                                                allowed_mentions=NONE)
