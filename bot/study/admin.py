@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from bot.errors import InvalidInput
 from bot.study.models import Audit, AuditEntry, GuildConfig
 from bot.study.storage import Store
-from bot.study.when import DEFAULT_ZONE, canonical_zone
+from bot.study.when import DEFAULT_ZONE, canonical_zone, now_or_utc
 
 MAX_DETAIL = 500
-
-
-def _now(now: datetime | None) -> datetime:
-    return now or datetime.now(UTC)
 
 
 class AdminService:
@@ -44,14 +40,14 @@ class AdminService:
         """Set or clear the moderator role (audited)."""
         detail = f"role {role_id}" if role_id is not None else "cleared"
         audit = Audit(actor_id, "config.moderator_role", detail)
-        await self._store.set_moderator_role(guild_id, role_id, _now(now), audit)
+        await self._store.set_moderator_role(guild_id, role_id, now_or_utc(now), audit)
         return await self.config(guild_id)
 
     async def set_study_channel(self, guild_id: int, actor_id: int, channel_id: int, enabled: bool = True,
                                 now: datetime | None = None) -> GuildConfig:
         """Add or remove a study channel (audited when it changes something)."""
         action = "config.study_channel.add" if enabled else "config.study_channel.remove"
-        await self._store.set_study_channel(guild_id, channel_id, enabled, _now(now),
+        await self._store.set_study_channel(guild_id, channel_id, enabled, now_or_utc(now),
                                             Audit(actor_id, action, f"channel {channel_id}"))
         return await self.config(guild_id)
 
@@ -60,7 +56,7 @@ class AdminService:
         """Audit a moderator action taken elsewhere (e.g. reloading the corpus)."""
         if not action.strip():
             raise InvalidInput("An audited action needs a name.")
-        await self._store.add_audit(guild_id, Audit(actor_id, action.strip()[:100], detail[:MAX_DETAIL]), _now(now))
+        await self._store.add_audit(guild_id, Audit(actor_id, action.strip()[:100], detail[:MAX_DETAIL]), now_or_utc(now))
 
     async def audit_log(self, guild_id: int, limit: int = 20) -> list[AuditEntry]:
         """The latest moderator actions in the server, newest first."""
@@ -75,5 +71,5 @@ class AdminService:
     async def set_timezone(self, user_id: int, name: str | None, now: datetime | None = None) -> str:
         """Set the user's timezone from an IANA name (case-insensitive); None resets to UTC. Returns it."""
         zone = canonical_zone(name) if name is not None else None
-        await self._store.set_timezone(user_id, zone, _now(now))
+        await self._store.set_timezone(user_id, zone, now_or_utc(now))
         return zone or DEFAULT_ZONE

@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from bot.errors import InvalidInput, NotFound, PermissionDenied
 from bot.study.models import Audit, Group, GroupDetails, Session, SessionReminder
 from bot.study.storage import Store
-from bot.study.when import parse_when, resolve_zone
+from bot.study.when import now_or_utc, parse_when, resolve_zone
 
 MAX_NAME = 50
 MAX_TOPIC = 100
@@ -70,10 +70,6 @@ def clean_text(raw: str | None, what: str = "topic", max_len: int = MAX_TOPIC) -
     return text
 
 
-def _now(now: datetime | None) -> datetime:
-    return now or datetime.now(UTC)
-
-
 class GroupService:
     """Create and run study groups of a server; schedule sessions and produce their reminders."""
 
@@ -96,7 +92,7 @@ class GroupService:
         topic = clean_text(topic)
         if await self._store.count_owned_groups(guild_id, owner_id) >= self.max_owned:
             raise InvalidInput(f"You already own {self.max_owned} study groups here; archive one first.")
-        group = await self._store.create_group(guild_id, name, topic, channel_id, owner_id, _now(now))
+        group = await self._store.create_group(guild_id, name, topic, channel_id, owner_id, now_or_utc(now))
         if group is None:
             raise InvalidInput(f"A study group called '{name}' already exists here; join it or pick another name.")
         return group
@@ -111,7 +107,7 @@ class GroupService:
     async def join(self, guild_id: int, user_id: int, name: str, now: datetime | None = None) -> Group:
         """Join a group."""
         group = await self.get(guild_id, name)
-        if not await self._store.add_member(guild_id, group.id, user_id, _now(now)):
+        if not await self._store.add_member(guild_id, group.id, user_id, now_or_utc(now)):
             raise InvalidInput(f"You are already in '{group.name}'.")
         return await self.get(guild_id, group.name)
 
@@ -120,7 +116,7 @@ class GroupService:
         group = await self.get(guild_id, name)
         if user_id == group.owner_id:
             raise InvalidInput(f"You own '{group.name}', so you can't leave it; archive it instead.")
-        if not await self._store.remove_member(guild_id, group.id, user_id, _now(now)):
+        if not await self._store.remove_member(guild_id, group.id, user_id, now_or_utc(now)):
             raise InvalidInput(f"You are not in '{group.name}'.")
         return await self.get(guild_id, group.name)
 
@@ -137,7 +133,7 @@ class GroupService:
         """A group, its members and its upcoming sessions."""
         group = await self.get(guild_id, name)
         members = await self._store.members(guild_id, group.id)
-        sessions = await self._store.sessions(guild_id, _now(now), group.id, limit=10)
+        sessions = await self._store.sessions(guild_id, now_or_utc(now), group.id, limit=10)
         return GroupDetails(group, members, tuple(sessions))
 
     async def rename(self, guild_id: int, actor_id: int, name: str, new_name: str, *, moderator: bool = False,
@@ -148,7 +144,7 @@ class GroupService:
         new_name = clean_group_name(new_name)
         if audit:
             audit = Audit(actor_id, audit.action, f"{group.name} -> {new_name}")
-        if not await self._store.rename_group(guild_id, group.id, new_name, _now(now), audit):
+        if not await self._store.rename_group(guild_id, group.id, new_name, now_or_utc(now), audit):
             raise InvalidInput(f"A study group called '{new_name}' already exists here.")
         return await self.get(guild_id, new_name)
 
@@ -157,7 +153,7 @@ class GroupService:
         """Archive a group (owner or moderator); cancels its scheduled sessions and returns how many."""
         group = await self.get(guild_id, name)
         audit = self._authorise(group, actor_id, moderator, "group.archive")
-        return await self._store.archive_group(guild_id, group.id, _now(now), audit)
+        return await self._store.archive_group(guild_id, group.id, now_or_utc(now), audit)
 
     async def remove_member(self, guild_id: int, actor_id: int, name: str, member_id: int, *,
                             moderator: bool = False, now: datetime | None = None) -> Group:
@@ -166,7 +162,7 @@ class GroupService:
         audit = self._authorise(group, actor_id, moderator, "group.remove_member", f"user {member_id}")
         if member_id == group.owner_id:
             raise InvalidInput("The owner can't be removed from their own group; archive it instead.")
-        if not await self._store.remove_member(guild_id, group.id, member_id, _now(now), audit):
+        if not await self._store.remove_member(guild_id, group.id, member_id, now_or_utc(now), audit):
             raise InvalidInput(f"That person is not in '{group.name}'.")
         return await self.get(guild_id, group.name)
 
@@ -185,7 +181,7 @@ class GroupService:
     async def schedule(self, guild_id: int, user_id: int, name: str, when: str | datetime, topic: str | None = None,
                        now: datetime | None = None) -> Session:
         """Schedule a session of a group (members only); `when` is text read in the user's timezone."""
-        now = _now(now)
+        now = now_or_utc(now)
         group = await self.get(guild_id, name)
         if user_id not in await self._store.members(guild_id, group.id):
             raise PermissionDenied(f"Join '{group.name}' to schedule its sessions.")
@@ -207,7 +203,7 @@ class GroupService:
                        limit: int = 25) -> list[Session]:
         """Upcoming scheduled sessions of the server, or of one group, soonest first."""
         group_id = (await self.get(guild_id, name)).id if name else None
-        return await self._store.sessions(guild_id, _now(now), group_id, limit)
+        return await self._store.sessions(guild_id, now_or_utc(now), group_id, limit)
 
     async def cancel_session(self, guild_id: int, actor_id: int, session_id: int, *, moderator: bool = False,
                              now: datetime | None = None) -> Session:
@@ -222,7 +218,7 @@ class GroupService:
         audit = None
         if actor_id != session.created_by:
             audit = self._authorise(group, actor_id, moderator, "session.cancel", f"session #{session_id}")
-        if not await self._store.cancel_session(guild_id, session_id, _now(now), audit):
+        if not await self._store.cancel_session(guild_id, session_id, now_or_utc(now), audit):
             raise InvalidInput(f"Session #{session_id} is no longer scheduled.")
         cancelled = await self._store.session(guild_id, session_id)
         assert cancelled is not None
@@ -230,7 +226,7 @@ class GroupService:
 
     async def due_reminders(self, now: datetime | None = None) -> list[SessionReminder]:
         """Claim every due session reminder (all servers) exactly once; late ones carry `late_by`."""
-        now = _now(now)
+        now = now_or_utc(now)
         out = []
         for session, channel_id, members in await self._store.claim_due_reminders(now, now - self.done_after):
             late = now - session.remind_at

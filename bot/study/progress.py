@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from bot.errors import InvalidInput, NotFound
 from bot.knowledge import DISCIPLINES, LEVELS, Corpus
@@ -33,7 +33,7 @@ from bot.study.models import (
     TopicActivity,
 )
 from bot.study.storage import Store
-from bot.study.when import local_day, resolve_zone, today_in
+from bot.study.when import local_day, now_or_utc, resolve_zone, today_in
 
 MASTERY_WINDOW = 3
 MASTERY_NEEDED = 2
@@ -132,10 +132,6 @@ def suggest_next(corpus: Corpus, mastered: frozenset[str], studied: Mapping[str,
     return list(out.values())
 
 
-def _now(now: datetime | None) -> datetime:
-    return now or datetime.now(UTC)
-
-
 class ProgressService:
     """A learner's progress in one server, leaderboards and the study map."""
 
@@ -148,7 +144,7 @@ class ProgressService:
         """Record that the learner asked about, opened or was quizzed on a note (counts for the streak)."""
         if kind not in EVENT_KINDS:
             raise InvalidInput(f"Unknown study event '{kind}'.")
-        now = _now(now)
+        now = now_or_utc(now)
         zone = resolve_zone(await self._store.timezone(user_id))
         await self._store.record_study(guild_id, user_id, note_id, kind, now, local_day(now, zone))
 
@@ -161,7 +157,7 @@ class ProgressService:
     async def streak(self, guild_id: int, user_id: int, now: datetime | None = None) -> Streak:
         """The learner's study streak in their timezone."""
         zone = resolve_zone(await self._store.timezone(user_id))
-        return compute_streak(await self._store.activity_days(guild_id, user_id), today_in(zone, _now(now)))
+        return compute_streak(await self._store.activity_days(guild_id, user_id), today_in(zone, now_or_utc(now)))
 
     async def report(self, guild_id: int, user_id: int, now: datetime | None = None) -> ProgressReport:
         """Topics studied, mastery per discipline, streak and answer counts."""

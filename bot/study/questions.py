@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from bot.errors import InvalidInput, NotFound
 from bot.study.groups import clean_text
 from bot.study.models import QuestionStats
 from bot.study.storage import Store
-from bot.study.when import local_day, resolve_zone
+from bot.study.when import local_day, now_or_utc, resolve_zone
 
 MAX_QUESTION = 2000
 MAX_REASON = 300
-
-
-def _now(now: datetime | None) -> datetime:
-    return now or datetime.now(UTC)
 
 
 class QuestionService:
@@ -27,7 +23,7 @@ class QuestionService:
     async def log(self, guild_id: int, user_id: int, question: str, answered: bool, best_note_id: str | None = None,
                   now: datetime | None = None) -> int:
         """Log a question; an answered one also counts as 'asked' for its best note. Returns the question id."""
-        now = _now(now)
+        now = now_or_utc(now)
         zone = resolve_zone(await self._store.timezone(user_id))
         return await self._store.log_question(guild_id, user_id, question.strip()[:MAX_QUESTION], answered,
                                               best_note_id, now, local_day(now, zone))
@@ -36,7 +32,7 @@ class QuestionService:
                        reason: str | None = None, now: datetime | None = None) -> None:
         """Record whether an answer helped (a second vote by the same user replaces the first)."""
         reason = clean_text(reason, "reason", MAX_REASON)
-        if not await self._store.add_feedback(guild_id, question_id, user_id, helpful, reason, _now(now)):
+        if not await self._store.add_feedback(guild_id, question_id, user_id, helpful, reason, now_or_utc(now)):
             raise NotFound("That answer is too old or not from this server; ask again to rate it.")
 
     async def stats(self, guild_id: int, since: datetime | None = None) -> QuestionStats:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from bot.errors import InvalidInput, NotFound, PermissionDenied
 from bot.knowledge import DISCIPLINES, Corpus, Note, QuizItem
@@ -32,7 +32,7 @@ from bot.study.models import (
 )
 from bot.study.review import scheduler
 from bot.study.storage import Store
-from bot.study.when import local_day, resolve_zone
+from bot.study.when import local_day, now_or_utc, resolve_zone
 
 MAX_QUESTIONS = 20
 DEFAULT_QUESTIONS = 5
@@ -128,10 +128,6 @@ def score_run(attempts: Sequence[Attempt]) -> tuple[QuizScore, ...]:
     return tuple(scores)
 
 
-def _now(now: datetime | None) -> datetime:
-    return now or datetime.now(UTC)
-
-
 class QuizService:
     """Start, answer, finish and score quizzes (solo, group and review runs)."""
 
@@ -155,12 +151,12 @@ class QuizService:
         last = {} if group else last_results(await self._store.attempts(guild_id, user_id=user_id))
         items = pick_items(candidates, last, size, random.Random(seed))
         return await self._create(guild_id, "group" if group else "solo", user_id, where.label, channel_id, seed,
-                                  items, corpus, _now(now))
+                                  items, corpus, now_or_utc(now))
 
     async def start_review(self, guild_id: int, user_id: int, size: int = MAX_REVIEW, *,
                            channel_id: int | None = None, now: datetime | None = None) -> QuizRun:
         """A run of the learner's due review cards, most overdue first."""
-        now = _now(now)
+        now = now_or_utc(now)
         if not 1 <= size <= MAX_QUESTIONS:
             raise InvalidInput(f"A review has 1 to {MAX_QUESTIONS} questions.")
         corpus = self._corpus()
@@ -190,7 +186,7 @@ class QuizService:
     async def answer(self, guild_id: int, run_id: int, user_id: int, position: int, choice: int,
                      now: datetime | None = None) -> AnswerOutcome:
         """Check an answer (option index) and record it once; a repeat returns the first verdict."""
-        now = _now(now)
+        now = now_or_utc(now)
         run = await self._run(guild_id, run_id)
         if run.status != "open":
             raise InvalidInput("This quiz has finished. Start a new one!")
@@ -224,7 +220,7 @@ class QuizService:
         run = await self._run(guild_id, run_id)
         if user_id != run.started_by and not moderator:
             raise PermissionDenied("Only whoever started this quiz (or a moderator) can end it.")
-        await self._store.finish_run(guild_id, run_id, _now(now))
+        await self._store.finish_run(guild_id, run_id, now_or_utc(now))
         return await self.results(guild_id, run_id)
 
     async def results(self, guild_id: int, run_id: int) -> QuizResults:

@@ -20,13 +20,13 @@ choose to study (`ReviewService.study_note`), first due the next day.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from bot.errors import InvalidInput, NotFound
 from bot.knowledge import Corpus
 from bot.study.models import CardState, ReviewReminder, ReviewSummary
 from bot.study.storage import Store
-from bot.study.when import local_day, resolve_zone
+from bot.study.when import local_day, now_or_utc, resolve_zone
 
 MIN_EASE = 1.3
 START_EASE = 2.5
@@ -76,10 +76,6 @@ def is_due(state: CardState, now: datetime) -> bool:
     return state.due_at <= now
 
 
-def _now(now: datetime | None) -> datetime:
-    return now or datetime.now(UTC)
-
-
 class ReviewService:
     """Review cards of one learner in one server: counts, adding a note's items, daily DM opt-in."""
 
@@ -89,14 +85,14 @@ class ReviewService:
 
     async def summary(self, guild_id: int, user_id: int, now: datetime | None = None) -> ReviewSummary:
         """Due and total cards, the next due time, and the reminder setting."""
-        due, total, next_due = await self._store.card_counts(guild_id, user_id, _now(now))
+        due, total, next_due = await self._store.card_counts(guild_id, user_id, now_or_utc(now))
         hour = await self._store.review_reminder_hour(guild_id, user_id)
         return ReviewSummary(due_now=due, total=total, next_due_at=next_due, reminders_enabled=hour is not None,
                              reminder_hour=hour)
 
     async def study_note(self, guild_id: int, user_id: int, note_id: str, now: datetime | None = None) -> int:
         """Record that the learner opened a note and add its quiz items as cards due tomorrow; returns how many."""
-        now = _now(now)
+        now = now_or_utc(now)
         note = self._corpus().get(note_id)
         if note is None:
             raise NotFound(f"There is no note '{note_id}'.")
@@ -112,7 +108,7 @@ class ReviewService:
 
     async def due_reminders(self, now: datetime | None = None) -> list[ReviewReminder]:
         """Daily review DMs to send now, each claimed once per local day (only learners with cards due)."""
-        now = _now(now)
+        now = now_or_utc(now)
         out = []
         for c in await self._store.review_reminder_candidates(now):
             zone = resolve_zone(c.timezone)

@@ -218,3 +218,8 @@ def format_local(moment: datetime, zone: ZoneInfo) -> str:
 def today_in(zone: ZoneInfo, now: datetime) -> date:
     """The user's calendar date at `now`."""
     return now.astimezone(zone).date()
+
+
+def now_or_utc(now: datetime | None) -> datetime:
+    """The given moment, or the current UTC time (services take `now` so tests can set the clock)."""
+    return now or datetime.now(UTC)
