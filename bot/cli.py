@@ -155,7 +155,7 @@ def eval_command(
     service = _service(progress=not as_json)
     items = load_eval_file(file, set(service.corpus.notes))
     reports = evaluate(service, items, modes)
-    curve = threshold_sweep(service, items) if sweep else None
+    curve = threshold_sweep(reports.get("hybrid") or evaluate(service, items, ("hybrid",))["hybrid"]) if sweep else None
     if as_json:
         print(json.dumps({"file": str(file), "questions": len(items), "threshold": service.threshold,
                           "reports": [r.as_dict() for r in reports.values()], "sweep": curve}, indent=1))

@@ -14,7 +14,7 @@ from bot.knowledge.corpus import Corpus, load_corpus
 from bot.knowledge.notes import LEVELS, Note
 from bot.retrieval.embedding import Embedder
 from bot.retrieval.index import BuildReport, IndexStore, LoadedIndex
-from bot.retrieval.search import Mode, NoteHit, Retriever
+from bot.retrieval.search import NoteHit, Retriever
 
 # Calibrated on eval/dev.jsonl (see docs/EVALUATION.md): below this best-note cosine, "not in my notes".
 ANSWER_THRESHOLD = 0.40
@@ -204,13 +204,6 @@ class AnswerService:
             raise InvalidInput(f"That question is {len(q)} characters long; please keep it under "
                                f"{self.settings.max_question_chars} characters.")
         return q
-
-    def rank(self, questions: list[str], mode: Mode = "hybrid") -> list[list[NoteHit]]:
-        """Ranked notes for each question (one batched forward pass)."""
-        state = self.state
-        vectors = self.embedder.encode(questions)
-        dense = state.retriever.dense_chunks(vectors)
-        return [state.retriever.rank(q, v, mode, d) for q, v, d in zip(questions, vectors, dense)]
 
     def answer(self, question: str, known: frozenset[str] = frozenset(), max_notes: int | None = None) -> Answer:
         """Answer one question."""

@@ -71,6 +71,7 @@ class EvalReport:
     overall: Scores = field(default_factory=Scores)
     per_discipline: dict[str, Scores] = field(default_factory=lambda: defaultdict(Scores))
     misses: list[dict] = field(default_factory=list)
+    top_scores: list[tuple[bool, float]] = field(default_factory=list)  # (off-topic?, best note's cosine)
 
     def as_dict(self) -> dict:
         return {
@@ -139,7 +140,9 @@ def evaluate(service: AnswerService, items: list[EvalItem], modes: tuple[Mode, .
         report = EvalReport(mode)
         for item, q, v, d in zip(items, questions, vectors, dense):
             hits = state.retriever.rank(q, v, mode, d)
-            answered = bool(hits) and max(h.dense for h in hits[:1]) >= gate
+            top = hits[0].dense if hits else float("-inf")
+            report.top_scores.append((item.off_topic, top))
+            answered = top >= gate
             rank = None if item.off_topic else first_hit_rank(hits, item.expected)
             discipline = OFF_TOPIC if item.off_topic else notes[item.expected[0]].discipline
             report.overall.add(item, rank, answered)
@@ -156,16 +159,11 @@ def evaluate(service: AnswerService, items: list[EvalItem], modes: tuple[Mode, .
     return reports
 
 
-def threshold_sweep(service: AnswerService, items: list[EvalItem],
-                    thresholds: np.ndarray | None = None) -> list[dict]:
-    """Off-topic rejection and on-topic answer rate of the shipped retriever at each gate value."""
+def threshold_sweep(report: EvalReport, thresholds: np.ndarray | None = None) -> list[dict]:
+    """Off-topic rejection and on-topic answer rate at each gate value, from an evaluated retriever's scores."""
     thresholds = np.round(np.arange(0.20, 0.61, 0.02), 2) if thresholds is None else thresholds
-    questions = [service.check_question(it.q[: service.settings.max_question_chars]) for it in items]
-    vectors = service.embedder.encode(questions)
-    state = service.state
-    dense = state.retriever.dense_chunks(vectors)
-    top = np.array([state.retriever.rank(q, v, "hybrid", d)[0].dense for q, v, d in zip(questions, vectors, dense)])
-    off = np.array([it.off_topic for it in items])
+    off = np.array([o for o, _ in report.top_scores], dtype=bool)
+    top = np.array([t for _, t in report.top_scores])
     rows = []
     for t in thresholds:
         answered = top >= t

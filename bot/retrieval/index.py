@@ -186,6 +186,16 @@ def _sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _write_atomic(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with tmp.open("wb") as f:
@@ -345,9 +355,12 @@ class IndexStore:
         return LoadedIndex(manifest=manifest, faiss_index=index, chunks=chunks, path=final), report
 
     def _sweep_temporary(self) -> None:
+        """Remove half-written builds left by crashes, but not one another live process is writing now."""
         builds = self.root / "builds"
         for tmp in builds.glob(".tmp-*") if builds.is_dir() else []:
-            shutil.rmtree(tmp, ignore_errors=True)
+            pid = tmp.name.rsplit("-", 1)[-1]
+            if not (pid.isdigit() and int(pid) != os.getpid() and _alive(int(pid))):
+                shutil.rmtree(tmp, ignore_errors=True)
 
     def _sweep_old(self, keep: Path) -> None:
         for folder in (self.root / "builds").iterdir():
