@@ -14,6 +14,7 @@ from bot.knowledge.corpus import Corpus, load_corpus
 from bot.knowledge.notes import LEVELS, Note
 from bot.retrieval.embedding import Embedder
 from bot.retrieval.index import BuildReport, IndexStore, LoadedIndex
+from bot.retrieval.question import strip_markup
 from bot.retrieval.search import NoteHit, Retriever
 
 # Calibrated on eval/dev.jsonl (see docs/EVALUATION.md): below this best-note cosine, "not in my notes".
@@ -136,8 +137,14 @@ class AnswerService:
         self._state: LiveState | None = None
         self.corpus_problems: list = []  # problems of the files on disk while the last good index serves
         self._refresh_lock = threading.Lock()
+        self._general_words: frozenset[str] | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------------
+    def _retriever(self, loaded: LoadedIndex) -> Retriever:
+        if self._general_words is None:
+            self._general_words = self.embedder.word_list()
+        return Retriever(loaded, self._general_words)
+
     @property
     def state(self) -> LiveState:
         if self._state is None:
@@ -168,18 +175,18 @@ class AnswerService:
                 except IndexUnavailable:
                     raise exc from None
                 self.corpus_problems = exc.problems
-                self._state = LiveState(snapshot, loaded, Retriever(loaded))
+                self._state = LiveState(snapshot, loaded, self._retriever(loaded))
                 return None
             self.corpus_problems = []
             if self.store.is_fresh(corpus, self.embedder.name):
                 try:
                     loaded = self.store.load(self.embedder.name)
-                    self._state = LiveState(corpus, loaded, Retriever(loaded))
+                    self._state = LiveState(corpus, loaded, self._retriever(loaded))
                     return None
                 except IndexUnavailable:
                     pass  # damaged or mismatched: rebuild below, never serve it
             loaded, report = self.store.build(corpus, self.embedder, progress=progress)
-            self._state = LiveState(corpus, loaded, Retriever(loaded))
+            self._state = LiveState(corpus, loaded, self._retriever(loaded))
             return report
 
     def refresh(self, progress: bool = False) -> RefreshReport:
@@ -189,15 +196,18 @@ class AnswerService:
         try:
             corpus = load_corpus(self.settings.corpus_dir)  # raises CorpusInvalid: nothing swapped
             loaded, report = self.store.build(corpus, self.embedder, progress=progress)
-            self._state = LiveState(corpus, loaded, Retriever(loaded))  # one reference assignment: atomic
+            self._state = LiveState(corpus, loaded, self._retriever(loaded))  # one reference assignment: atomic
             return RefreshReport(report, len(corpus), len(loaded.chunks))
         finally:
             self._refresh_lock.release()
 
     # -- answering -----------------------------------------------------------------------------------
     def check_question(self, question: str) -> str:
-        """The question, stripped; InvalidInput when it is empty or over the length cap."""
+        """The question without Discord markup, whitespace-normalised; InvalidInput when empty or too long."""
         q = " ".join(question.split())
+        if q and not " ".join(strip_markup(q).split()):
+            raise InvalidInput("I only see mentions, emoji or links there. Ask me a question in words, "
+                               "e.g. 'why do we need the chain rule?'")
         if not q:
             raise InvalidInput("Ask me a question about the study topics, e.g. 'why do we need the chain rule?'")
         if len(q) > self.settings.max_question_chars:
@@ -214,17 +224,23 @@ class AnswerService:
         """Answer several questions with one batched embedding pass."""
         cleaned = [self.check_question(q) for q in questions]
         state = self.state  # one generation for the whole batch, even if a refresh swaps meanwhile
-        vectors = self.embedder.encode(cleaned)
-        dense = state.retriever.dense_chunks(vectors)
-        return [self._compose(state, q, state.retriever.rank(q, v, "hybrid", d), known, max_notes)
-                for q, v, d in zip(cleaned, vectors, dense)]
+        readings = [state.retriever.read(q) for q in cleaned]
+        return self._answer(state, cleaned, readings, self.embedder.encode(readings), known, max_notes)
+
+    def reading(self, question: str) -> str:
+        """What retrieval reads of a checked question: markup, code, greetings and typos handled."""
+        return self.state.retriever.read(question)
 
     def answer_vectors(self, questions: list[str], vectors: np.ndarray, known: frozenset[str] = frozenset()) -> list[Answer]:
-        """Answer questions whose embeddings were computed elsewhere (the micro-batcher)."""
+        """Answer questions whose readings were embedded elsewhere (the micro-batcher)."""
         state = self.state
+        return self._answer(state, questions, [state.retriever.read(q) for q in questions], vectors, known, None)
+
+    def _answer(self, state: LiveState, questions: list[str], readings: list[str], vectors: np.ndarray,
+                known: frozenset[str], max_notes: int | None) -> list[Answer]:
         dense = state.retriever.dense_chunks(vectors)
-        return [self._compose(state, q, state.retriever.rank(q, v, "hybrid", d), known, None)
-                for q, v, d in zip(questions, vectors, dense)]
+        return [self._compose(state, q, state.retriever.rank(r, v, "hybrid", d), known, max_notes)
+                for q, r, v, d in zip(questions, readings, vectors, dense)]
 
     def is_answerable(self, hits: list[NoteHit]) -> bool:
         """The calibrated decision: the best note must be close enough in meaning."""

@@ -84,7 +84,7 @@ class MicroBatcher:
                 continue
             self.batches.append(len(batch))
             try:
-                vectors = await asyncio.to_thread(self.service.embedder.encode, [p.question for p in batch])
+                vectors = await asyncio.to_thread(self.service.embedder.encode, [self.service.reading(p.question) for p in batch])
             except Exception as exc:  # noqa: BLE001 - delivered to every waiter, the worker lives on
                 _fail(batch, exc)
                 continue

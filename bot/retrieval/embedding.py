@@ -64,6 +64,15 @@ class Embedder:
                 "On an offline machine use the default model or a local path (STUDYBOT_EMBEDDING_MODEL)."
             ) from exc
 
+    def word_list(self) -> frozenset[str]:
+        """Whole words of the model's WordPiece vocabulary (no model load): words a reader must not "correct"."""
+        vocab = Path(resolve_model(self.name)) / "vocab.txt"
+        try:
+            lines = vocab.read_text(encoding="utf-8").split()
+        except OSError:
+            return frozenset()
+        return frozenset(w for w in lines if w.isalpha() and w.islower())
+
     @property
     def dimension(self) -> int:
         getter = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension

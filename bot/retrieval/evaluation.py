@@ -131,6 +131,7 @@ def evaluate(service: AnswerService, items: list[EvalItem], modes: tuple[Mode, .
     """Score each retriever on the items; all share one embedding pass and the same refusal gate."""
     state = service.state
     questions = [service.check_question(it.q[: service.settings.max_question_chars]) for it in items]
+    questions = [state.retriever.read(q) for q in questions]
     vectors = service.embedder.encode(questions)
     dense = state.retriever.dense_chunks(vectors)
     notes = state.corpus.notes

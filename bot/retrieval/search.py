@@ -16,6 +16,7 @@ from bm25s.stopwords import STOPWORDS_EN
 
 from bot.retrieval.chunking import OVERVIEW
 from bot.retrieval.index import LoadedIndex
+from bot.retrieval.question import QuestionReader, Speller
 
 Mode = Literal["hybrid", "dense", "bm25"]
 MODES: tuple[Mode, ...] = ("hybrid", "dense", "bm25")
@@ -49,6 +50,20 @@ def _chunk_tokens(text: str) -> tuple[str, ...]:
     return tuple(lexical_tokens(text))
 
 
+_CODE_WORDS = frozenset("self none true false return import from def class print def args kwargs len range "
+                        "numpy torch tensor shape dtype float int str list dict".split())
+
+
+def _speller(chunks, general_words: frozenset[str]) -> Speller:
+    """Typo correction towards the corpus's own words; anything the corpus or the model knows is kept."""
+    counts: dict[str, int] = defaultdict(int)
+    for c in chunks:
+        for w in re.findall(r"[a-z]{4,}", c.lexical_text.lower()):
+            counts[w] += 1
+    targets = {w: n for w, n in counts.items() if w not in _STOPWORDS and w not in _CODE_WORDS}
+    return Speller(known=general_words | _STOPWORDS | _CODE_WORDS, targets=targets)
+
+
 @dataclass(frozen=True)
 class ChunkHit:
     chunk_id: int
@@ -69,7 +84,7 @@ class NoteHit:
 class Retriever:
     """Ranks notes for questions over one LoadedIndex. Immutable once built; safe to share across threads."""
 
-    def __init__(self, loaded: LoadedIndex):
+    def __init__(self, loaded: LoadedIndex, general_words: frozenset[str] = frozenset()):
         self.loaded = loaded
         self.chunks = loaded.chunks
         self._note_chunks: dict[str, list[int]] = defaultdict(list)
@@ -86,6 +101,11 @@ class Retriever:
                       for c in self.chunks]
         self._bm25 = bm25s.BM25()
         self._bm25.index(bm25s.tokenization.Tokenized(ids=corpus_ids, vocab=self._vocab), show_progress=False)
+        self.reader = QuestionReader(_speller(self.chunks, general_words))
+
+    def read(self, question: str) -> str:
+        """The text of a learner's post that retrieval reads (see bot.retrieval.question)."""
+        return self.reader.read(question)
 
     def dense_chunks(self, query_vectors: np.ndarray, k: int = DENSE_CANDIDATES) -> list[list[ChunkHit]]:
         """Top-k chunks by cosine for each query vector, best first (FAISS inner product on unit vectors)."""
