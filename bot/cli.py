@@ -135,16 +135,21 @@ def ask(
                 print_answer(out, a)
 
 
+DEFAULT_EVAL_FILES = (Path("eval/dev.jsonl"), Path("eval/real.jsonl"))
+
+
 @app.command("eval")
 def eval_command(
-    file: Annotated[Path, typer.Argument(help="JSONL: {'q': ..., 'expected': [ids]} or {'q': ..., 'off_topic': true}")],
+    files: Annotated[list[Path], typer.Argument(help="JSONL files: {'q': ..., 'expected': [ids]} or "
+                                                     "{'q': ..., 'off_topic': true}; default eval/dev.jsonl "
+                                                     "and eval/real.jsonl")] = [],  # noqa: B006
     retriever: Annotated[list[str], typer.Option("--retriever", "-r", help="hybrid, dense, bm25 (repeatable)")] = [],  # noqa: B006
     as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON")] = False,
     sweep: Annotated[bool, typer.Option("--sweep", help="Also print the refusal threshold trade-off")] = False,
     misses: Annotated[int, typer.Option(help="How many misses to list per retriever")] = 20,
 ) -> None:
-    """Score retrievers on a question set: hit@1, hit@3, MRR, off-topic rejection, answer rate."""
-    from bot.render_text import print_eval
+    """Score retrievers on question sets, side by side: hit@1, hit@3, MRR, off-topic rejection, answer rate."""
+    from bot.render_text import print_eval, print_eval_summary
     from bot.retrieval.evaluation import evaluate, load_eval_file, threshold_sweep
     from bot.retrieval.search import MODES
 
@@ -152,15 +157,25 @@ def eval_command(
     bad = [m for m in modes if m not in MODES]
     if bad:
         raise StudybotError(f"Unknown retriever {', '.join(bad)}; choose from {', '.join(MODES)}.")
+    files = list(files) or [f for f in DEFAULT_EVAL_FILES if f.exists()]
+    if not files:
+        raise StudybotError("No evaluation file given and none of eval/dev.jsonl, eval/real.jsonl found here.")
     service = _service(progress=not as_json)
-    items = load_eval_file(file, set(service.corpus.notes))
-    reports = evaluate(service, items, modes)
-    curve = threshold_sweep(reports.get("hybrid") or evaluate(service, items, ("hybrid",))["hybrid"]) if sweep else None
+    results = []
+    for file in files:
+        items = load_eval_file(file, set(service.corpus.notes))
+        reports = evaluate(service, items, modes)
+        curve = threshold_sweep(reports.get("hybrid") or evaluate(service, items, ("hybrid",))["hybrid"]) if sweep else None
+        results.append((file, items, reports, curve))
     if as_json:
-        print(json.dumps({"file": str(file), "questions": len(items), "threshold": service.threshold,
-                          "reports": [r.as_dict() for r in reports.values()], "sweep": curve}, indent=1))
+        print(json.dumps([{"file": str(file), "questions": len(items), "threshold": service.threshold,
+                           "reports": [r.as_dict() for r in reports.values()], "sweep": curve}
+                          for file, items, reports, curve in results], indent=1))
         return
-    print_eval(out, str(file), len(items), service.threshold, reports, curve, misses)
+    for file, items, reports, curve in results:
+        print_eval(out, str(file), len(items), service.threshold, reports, curve, misses)
+    if len(results) > 1:
+        print_eval_summary(out, [(str(file), reports) for file, _, reports, _ in results])
 
 
 TOKEN_HELP = (

@@ -72,3 +72,20 @@ def print_eval(console: Console, file: str, n: int, threshold: float, reports: d
             console.print(f"  line {m['line']}: {m['q'][:90]!r} → got {m['got']}, "
                           f"expected {m.get('expected', 'a refusal')}, rank {m.get('rank')}, score {m['score']}",
                           highlight=False)
+
+
+def print_eval_summary(console: Console, results: list[tuple[str, dict]]) -> None:
+    """One table with every question set side by side, per retriever."""
+    from rich.table import Table
+
+    cols = ["hit@1", "hit@3", "mrr", "answer_rate", "off_topic_rejection"]
+    table = Table(title="all question sets, side by side")
+    table.add_column("set")
+    table.add_column("retriever")
+    for c in cols:
+        table.add_column(c, justify="right")
+    for file, reports in results:
+        for mode, rep in reports.items():
+            d = rep.overall.as_dict()
+            table.add_row(file, mode, *("-" if d[c] is None else f"{d[c]:.3f}" for c in cols))
+    console.print(table)
