@@ -71,7 +71,7 @@ class EvalReport:
     overall: Scores = field(default_factory=Scores)
     per_discipline: dict[str, Scores] = field(default_factory=lambda: defaultdict(Scores))
     misses: list[dict] = field(default_factory=list)
-    top_scores: list[tuple[bool, float]] = field(default_factory=list)  # (off-topic?, best note's cosine)
+    top_scores: list[tuple[bool, float, float]] = field(default_factory=list)  # (off-topic?, top cosine, coverage)
 
     def as_dict(self) -> dict:
         return {
@@ -142,8 +142,9 @@ def evaluate(service: AnswerService, items: list[EvalItem], modes: tuple[Mode, .
         for item, q, v, d in zip(items, questions, vectors, dense):
             hits = state.retriever.rank(q, v, mode, d)
             top = hits[0].dense if hits else float("-inf")
-            report.top_scores.append((item.off_topic, top))
-            answered = top >= gate
+            coverage = state.retriever.coverage(q)
+            report.top_scores.append((item.off_topic, top, coverage))
+            answered = service.is_answerable(hits, coverage, gate)
             rank = None if item.off_topic else first_hit_rank(hits, item.expected)
             discipline = OFF_TOPIC if item.off_topic else notes[item.expected[0]].discipline
             report.overall.add(item, rank, answered)
@@ -161,13 +162,16 @@ def evaluate(service: AnswerService, items: list[EvalItem], modes: tuple[Mode, .
 
 
 def threshold_sweep(report: EvalReport, thresholds: np.ndarray | None = None) -> list[dict]:
-    """Off-topic rejection and on-topic answer rate at each gate value, from an evaluated retriever's scores."""
+    """Off-topic rejection and on-topic answer rate at each value of the gate's low threshold."""
+    from bot.retrieval.answering import CONFIDENT_MARGIN, MIN_COVERAGE
+
     thresholds = np.round(np.arange(0.20, 0.61, 0.02), 2) if thresholds is None else thresholds
-    off = np.array([o for o, _ in report.top_scores], dtype=bool)
-    top = np.array([t for _, t in report.top_scores])
+    off = np.array([o for o, _, _ in report.top_scores], dtype=bool)
+    top = np.array([t for _, t, _ in report.top_scores])
+    covered = np.array([c >= MIN_COVERAGE for _, _, c in report.top_scores])
     rows = []
     for t in thresholds:
-        answered = top >= t
+        answered = (top >= t + CONFIDENT_MARGIN) | ((top >= t) & covered)
         rows.append({"threshold": float(t),
                      "off_topic_rejection": round(float((~answered[off]).mean()), 4) if off.any() else None,
                      "answer_rate": round(float(answered[~off].mean()), 4) if (~off).any() else None})
