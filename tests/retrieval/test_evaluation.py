@@ -49,3 +49,16 @@ def test_smoke_slice_meets_the_quality_bar(shipped_service):
     assert hybrid["off_topic_rejection"] >= 0.8
     assert hybrid["answer_rate"] >= 0.9
     assert hybrid["hit@3"] >= reports["bm25"].overall.as_dict()["hit@3"]
+
+
+@pytest.mark.model
+def test_real_question_slice_meets_the_quality_bar(shipped_service):
+    """A random slice of the real learners' posts (eval/real.jsonl): long posts, code, typos, off-topic."""
+    items = load_eval_file(REPO / "eval" / "smoke_real.jsonl", set(shipped_service.corpus.notes))
+    reports = evaluate(shipped_service, items, ("hybrid", "dense"))
+    hybrid = reports["hybrid"].overall.as_dict()
+    assert hybrid["hit@1"] >= 0.85, reports["hybrid"].misses
+    assert hybrid["hit@3"] >= 0.93, reports["hybrid"].misses
+    assert hybrid["answer_rate"] >= 0.95
+    assert hybrid["off_topic_rejection"] >= 0.85
+    assert hybrid["hit@1"] >= reports["dense"].overall.as_dict()["hit@1"]

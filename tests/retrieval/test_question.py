@@ -104,3 +104,21 @@ def test_a_question_of_only_markup_gets_a_friendly_message(shipped_service):
 def test_the_reader_applies_the_speller():
     reader = QuestionReader(Speller(known=set(), targets={"value": 40, "eigen": 8}))
     assert reader.read("what is an eigen vlaue?") == "what is an eigen value?"
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("question, note, only", [
+    # The dense model alone ranks another note first; the words of the question decide.
+    ("what's the reparameterization trick and why can't you backprop through sampling", "variational-autoencoders", "bm25"),
+    # BM25 alone is misled by shared words; the meaning decides.
+    ("why do i stop noticing the fridge hum after a few minutes", "habituation-and-sensitization", "dense"),
+    ("How do neurons detect and assemble edges?", "orientation-selectivity", "dense"),
+])
+def test_the_hybrid_ranking_uses_both_retrievers(shipped_service, question, note, only):
+    state = shipped_service.state
+    reading = state.retriever.read(question)
+    vector = shipped_service.embedder.encode([reading])[0]
+    first = {m: state.retriever.rank(reading, vector, m)[0].note_id for m in ("hybrid", "dense", "bm25")}
+    assert first["hybrid"] == note
+    other = "dense" if only == "bm25" else "bm25"
+    assert first[other] != note, f"{other} alone already finds it: the case no longer tests fusion"
