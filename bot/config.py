@@ -35,7 +35,7 @@ class Settings(BaseSettings):
         default=None, description="Override the calibrated 'answered' threshold (see docs/EVALUATION.md)"
     )
     ann_threshold: int = Field(default=50_000, description="Chunk count above which an approximate index is built")
-    max_question_chars: int = Field(default=1000, ge=20)
+    max_question_chars: int = Field(default=4000, ge=20)
 
     # Discord
     discord_token: SecretStr | None = Field(default=None, validation_alias=AliasChoices("DISCORD_TOKEN", "STUDYBOT_DISCORD_TOKEN"))
