@@ -254,10 +254,15 @@ def solo_score_embed(results: QuizResults, user_id: int) -> discord.Embed:
     correct = mine.correct if mine else 0
     total = results.total_questions
     cheer = "Perfect! 🎉" if correct == total else "Well done!" if correct * 2 >= total else "Keep going!"
+    missed = (mine.answered if mine else 0) - correct
+    relearn = (f"The {missed} you missed come back for a quick relearning step: `/review start` in a few minutes "
+               "and they stick better. " if missed > 1 else
+               "The one you missed comes back for a quick relearning step: `/review start` in a few minutes "
+               "and it sticks better. " if missed == 1 else "")
     return discord.Embed(
         title=f"🏁 Finished: {correct}/{total} right. {cheer}", colour=QUIZ_COLOUR,
-        description=("Every question you answered is now a review card: `/review start` brings it back when "
-                     "it's due. See how you're doing with `/progress`."))
+        description=(f"{relearn}Every question you answered is now a review card: `/review start` brings it back "
+                     "when it's due. See how you're doing with `/progress`."))
 
 
 def group_done_embed(results: QuizResults, user_id: int, started_by: int) -> discord.Embed:
@@ -294,6 +299,9 @@ def review_summary_text(summary: ReviewSummary, zone: str) -> str:
         head = f"Nothing to review right now ({summary.total} card{'s' if summary.total != 1 else ''} in all).{nxt}"
     else:
         head = f"**{summary.due_now}** of your {summary.total} review cards are due."
+        if summary.relearning:
+            head += (f" {summary.relearning} of them you missed lately: a quick relearning step now makes them "
+                     "stick.")
     if summary.reminders_enabled and summary.reminder_hour is not None:
         tail = f"Daily reminder: {summary.reminder_hour:02d}:00 ({zone})."
     else:
