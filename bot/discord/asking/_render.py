@@ -17,6 +17,7 @@ from bot.discord.text import (
 from bot.knowledge.corpus import Corpus
 from bot.knowledge.notes import DISCIPLINE_LABELS, Note
 from bot.retrieval.answering import Answer, NextTopic
+from bot.retrieval.question import strip_markup
 
 ANSWER_COLOUR = discord.Colour.blurple()
 UNANSWERED_COLOUR = discord.Colour.gold()
@@ -42,8 +43,9 @@ def fit(embed: discord.Embed) -> discord.Embed:
 
 
 def answer_embed(answer: Answer) -> discord.Embed:
-    """The answer card: best passage, sources, next topics; the question in the footer."""
-    footer = clean_cut(QUESTION_FOOTER_PREFIX + neutralise_mentions(answer.question), FOOTER_MAX)
+    """The answer card: best passage, sources, next topics; the question (without markup) in the footer."""
+    shown = " ".join(strip_markup(answer.question).split()) or answer.question  # footers show markup raw
+    footer = clean_cut(QUESTION_FOOTER_PREFIX + neutralise_mentions(shown), FOOTER_MAX)
     if not answer.answered:
         closest = ", ".join(f"**{t.title}**" for t in answer.closest) or "nothing close"
         embed = discord.Embed(
