@@ -10,8 +10,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord.asking._render import answer_embed, note_embed, path_embed, suggestions_embed
-from bot.discord.asking._views import answer_view
+from bot.discord.asking._render import answer_embed, note_embed, suggestions_embed
+from bot.discord.asking._views import answer_view, pager, route_pages
 from bot.discord.errors import OnCooldown, user_message
 from bot.discord.text import CHOICE_NAME_MAX, clean_cut, strip_bot_mention
 from bot.errors import NotFound, StudybotError
@@ -169,13 +169,12 @@ class AskingCog(commands.Cog, name="Asking"):
         await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=NONE)
 
     @app_commands.command()
-    @app_commands.describe(target="The topic you want to reach")
+    @app_commands.describe(target="The topic you want to reach",
+                           full="Every prerequisite (default: the essential route, the longest chain to the target)")
     @app_commands.autocomplete(target=topic_autocomplete)
-    async def path(self, interaction: discord.Interaction, target: str) -> None:
-        """The prerequisites leading to a topic, in the order to learn them."""
-        corpus = self.services.answers.corpus
+    async def path(self, interaction: discord.Interaction, target: str, full: bool = False) -> None:
+        """What to learn first to reach a topic, in order, skipping what you've mastered."""
         note = self._note(target)
-        known = await self.services.mastered(interaction.guild_id, interaction.user.id)
-        order = [corpus.notes[n] for n in corpus.graph.path_to(note.id)]  # all of it; mastered ones are ticked
-        await interaction.response.send_message(embed=path_embed(note, order, set(known)), ephemeral=True,
-                                                allowed_mentions=NONE)
+        pages = await route_pages(interaction, note.id, full)
+        view = pager("full" if full else "path", note.id, 0, len(pages)) or discord.utils.MISSING
+        await interaction.response.send_message(embed=pages[0], view=view, ephemeral=True, allowed_mentions=NONE)
