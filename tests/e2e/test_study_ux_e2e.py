@@ -1,8 +1,11 @@
-"""Issue 15, study side, end to end: time phrases (7) and relearning today's misses (8)."""
+"""Issue 15, study side, end to end: time phrases (7), relearning today's misses (8) and the study map (4)."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from PIL import Image
 
 from tests.e2e.conftest import button_ids, reply_to
 
@@ -69,3 +72,28 @@ async def test_all_right_leaves_nothing_to_review_today(small):
     assert "relearning" not in done.embeds[1]["description"]
     review = await reply_to(fake, fake.bob, ("review", "start"))
     assert "Nothing to review right now" in review.content
+
+
+async def map_of(fake, user, options=None):
+    iid = await fake.slash(user, "map", options or {})
+    reply = await fake.wait_for_interaction_reply(iid, timeout=30)
+    [upload] = [f for e in fake.interaction_responses(iid) for f in e.files]
+    image = Image.open(io.BytesIO(upload.data))
+    assert reply.ephemeral and reply.embeds[0]["image"]["url"] == "attachment://map.png"
+    return reply, image, upload.data
+
+
+async def test_map_defaults_to_the_learners_neighbourhood_and_offers_disciplines_and_an_overview(small):
+    fake = small.fake
+    start, start_image, start_png = await map_of(fake, fake.alice)
+    assert start.embeds[0]["title"] == "Your study map" and "study next" in start.embeds[0]["description"]
+    await answer_quiz(small, fake.alice, wrong=set())
+    mine, image, png = await map_of(fake, fake.alice)
+    assert png != start_png  # the map follows what alice studied
+    calculus, calculus_image, _ = await map_of(fake, fake.alice, {"discipline": "calculus"})
+    assert calculus.embeds[0]["title"] == "Your study map: Calculus"
+    overview, overview_image, _ = await map_of(fake, fake.alice, {"discipline": "all"})
+    assert overview.embeds[0]["title"] == "All topics, by discipline"
+    for picture in (start_image, image, calculus_image, overview_image):
+        half = picture.reduce(2)  # Discord shows a preview; at half size the map must still read
+        assert half.width >= 700 and half.height >= 150

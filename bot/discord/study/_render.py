@@ -367,11 +367,18 @@ def leaderboard_embed(entries: Iterable[LeaderboardEntry], metric: str, period: 
                          colour=PROGRESS_COLOUR, description="\n".join(lines) if lines else empty)
 
 
-def map_embed(discipline: str | None) -> discord.Embed:
-    title = f"Your study map: {label(discipline)}" if discipline else "Your study map"
-    embed = discord.Embed(title=title, colour=PROGRESS_COLOUR,
-                          description="🟩 mastered · 🟨 studied · ⬜ not yet. Arrows point from a prerequisite "
-                                      "to what builds on it.")
+def map_embed(scope: str) -> discord.Embed:
+    """The card around a map: what it shows and how to read it."""
+    if scope == "mine":
+        title, text = ("Your study map", "🟩 mastered · 🟨 started · 🟦 study next. What you studied most recently "
+                       "and what comes next; `/map discipline:` shows one discipline, or all topics.")
+    elif scope == "all":
+        title, text = ("All topics, by discipline", "Foundations first; arcs join a discipline to those that build "
+                       "on it. Pick a discipline with `/map discipline:` to see its topics.")
+    else:
+        title, text = (f"Your study map: {label(scope)}", "🟩 mastered · 🟨 started · ⬜ not yet · dashed: from "
+                       "other disciplines. Arrows point from a prerequisite to what builds on it.")
+    embed = discord.Embed(title=title, colour=PROGRESS_COLOUR, description=text)
     embed.set_image(url="attachment://map.png")
     return embed
 
