@@ -19,6 +19,10 @@ def public(fake, channel) -> list[dict]:
     return [m for m in fake.messages_in(channel) if not m["flags"] & EPHEMERAL]
 
 
+def without_footer(embed: dict) -> dict:
+    return {k: v for k, v in embed.items() if k != "footer"}
+
+
 def no_pings(mentions: dict | None) -> bool:
     return (mentions is not None and mentions.get("parse") == [] and not mentions.get("users")
             and not mentions.get("roles") and not mentions.get("replied_user"))
@@ -35,6 +39,7 @@ async def test_markup_in_a_question_changes_nothing_by_mention_or_by_ask(shipped
                                              timeout=30)
     for embed, message in ((by_ask.embeds[0], by_ask.message), (by_mention["embeds"][0], by_mention)):
         assert embed["title"] == top
+        assert without_footer(embed) == without_footer(plain.embeds[0])  # the same answer, sources, next topics
         assert embed["footer"]["text"] == f"You asked: {PLAIN}"  # shown without the raw markup
         assert no_pings(fake.allowed_mentions(message)) and message["mentions"] == []
         assert not message["mention_roles"] and not message["mention_everyone"]
