@@ -101,4 +101,5 @@ async def test_server_only_commands_are_hidden_in_dms_and_explain_themselves_if_
     reply = await reply_to(fake, fake.alice, "quiz", {"scope": "calculus"}, channel=fake.dm_channel(fake.alice))
     assert reply.ephemeral and "belongs to a server" in reply.content and "ask me a question" in reply.content
     suggestions = await reply_to(fake, fake.alice, "next", channel=fake.dm_channel(fake.alice))
-    assert suggestions.embeds[0]["title"] == "Where to start" and "per server" in suggestions.embeds[0]["footer"]["text"]
+    assert suggestions.embeds[0]["title"] == "Where to start"
+    assert "per server" in suggestions.embeds[0]["footer"]["text"]

@@ -27,8 +27,9 @@ DM_HELP = ("Hi! Ask me anything about the study topics right here, in your own w
            "chain rule in backpropagation?* I answer from the study notes, and only you see it.\n"
            "`/ask`, `/topic`, `/next` and `/path` work here too. Study groups, sessions, quizzes, reviews, progress "
            "and the map belong to a server: use those commands in a server we share.")
-_SMALL_TALK = re.compile(r"^(hi|hello|hey|yo|hiya|help|\?|thanks?( you)?|thx|ty|ok(ay)?|cool|bye|good (morning|"
-                         r"afternoon|evening|night)|gm|gn)\b[\s!.?,:)]*(there|bot|studybot)?[\s!.?,:)]*$", re.IGNORECASE)
+_SMALL_TALK = re.compile(r"^(hi|hello|hey|yo|hiya|help|\?|thanks?( you)?|thx|ty|ok(ay)?|cool|bye"
+                         r"|good (morning|afternoon|evening|night)|gm|gn)\b[\s!.?,:)]*(there|bot|studybot)?"
+                         r"[\s!.?,:)]*$", re.IGNORECASE)
 
 
 def is_a_question(text: str) -> bool:
