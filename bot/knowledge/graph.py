@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 import networkx as nx
 
@@ -65,14 +66,15 @@ class PrerequisiteGraph:
                 frontier.extend(p for p in self._g.predecessors(n) if p not in known)
         return needed
 
-    def in_order(self, notes: Iterable[str], key=None) -> list[str]:
+    def in_order(self, notes: Iterable[str], key: Callable[[str], Any] | None = None) -> list[str]:
         """`notes` in an order where each comes after its prerequisites among them.
 
         Of the notes ready at each step, the smallest `key(note)` comes first (default: alphabetical).
         """
         return list(nx.lexicographical_topological_sort(self._g.subgraph(set(notes)), key=key))
 
-    def critical_chain(self, target: str, among: Iterable[str], prefer=None) -> list[str]:
+    def critical_chain(self, target: str, among: Iterable[str],
+                       prefer: Callable[[str, str], bool] | None = None) -> list[str]:
         """The longest chain of prerequisites within `among` that ends at `target`, first note first.
 
         Each note of the chain is a direct prerequisite of the next. Among equally long chains, a step goes to

@@ -39,7 +39,8 @@ PAGE_SLOTS = (("first", "⏮"), ("prev", "◀"), ("next", "▶"), ("last", "⏭"
 
 
 class PageButton(discord.ui.DynamicItem[discord.ui.Button],
-                 template=r"sb:pg:(?P<kind>note|path|full):(?P<key>[a-z0-9-]+):(?P<page>\d+):(?P<slot>[a-z]+)"):
+                 template=r"sb:pg:(?P<kind>note|path|full):(?P<key>[a-z0-9-]+):(?P<page>\d+)"
+                          r":(?P<slot>first|prev|next|last)"):
     """A pager button. Persistent: the pages are rebuilt from the custom_id (what, which note, which page), so a
     pager never expires and keeps working after a restart, where a stateful view would time out and then fail.
 
