@@ -39,7 +39,9 @@ def user_message(error: BaseException) -> str:
     if isinstance(error, OnCooldown):
         return f"You're asking faster than I can keep up. Try again in {max(1, round(error.retry_after))} s."
     if isinstance(error, app_commands.NoPrivateMessage):
-        return "That command works in a server, not in DMs."
+        return ("That command belongs to a server: study groups, sessions, quizzes, reviews, progress and the map "
+                "are kept per server. Use it in a server we share. Here in DMs, ask me a question, or use `/ask`, "
+                "`/topic`, `/next` and `/path`.")
     if isinstance(error, app_commands.MissingPermissions):
         return "You don't have the permissions for that."
     if isinstance(error, app_commands.BotMissingPermissions):
@@ -53,16 +55,31 @@ def user_message(error: BaseException) -> str:
 
 
 async def send_error(interaction: discord.Interaction, error: BaseException) -> None:
-    """Reply to the interaction with the error message, ephemerally, whatever state the reply is in."""
+    """Reply to the interaction with the error message, ephemerally, whatever state the reply is in.
+
+    After a public defer, Discord turns the first follow-up into the public "thinking…" message even when it
+    asks to be ephemeral, so one member's error would be shown to everyone: the placeholder is deleted first,
+    and the error then goes out as an ephemeral follow-up of its own.
+    """
     text = user_message(error)
+    none = discord.AllowedMentions.none()
     try:
-        if interaction.response.is_done():
-            await interaction.followup.send(text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
-        else:
-            await interaction.response.send_message(text, ephemeral=True,
-                                                    allowed_mentions=discord.AllowedMentions.none())
+        if not interaction.response.is_done():
+            await interaction.response.send_message(text, ephemeral=True, allowed_mentions=none)
+            return
+        if await _public_placeholder(interaction):
+            await interaction.delete_original_response()
+        await interaction.followup.send(text, ephemeral=True, allowed_mentions=none)
     except discord.HTTPException:
         log.warning("could not deliver an error message", exc_info=True)
+
+
+async def _public_placeholder(interaction: discord.Interaction) -> bool:
+    """Whether the interaction's response is still a public, deferred "thinking…" message."""
+    if interaction.response.type is not discord.InteractionResponseType.deferred_channel_message:
+        return False
+    original = await interaction.original_response()
+    return original.flags.loading and not original.flags.ephemeral
 
 
 def reports_errors(callback):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 import networkx as nx
 
@@ -42,15 +43,57 @@ class PrerequisiteGraph:
         return nx.ancestors(self._g, note_id)
 
     def path_to(self, target: str, known: Iterable[str] = ()) -> list[str]:
-        """What to learn before `target`, in an order where each note comes after its prerequisites.
+        """What to learn before `target`, then `target`, in an order where each note comes after its prerequisites.
 
         Notes in `known` (and what only they lead to) are skipped. Ties are broken alphabetically so the
         order is stable.
         """
+        return self.in_order(self.needed_for(target, known) | {target})
+
+    def needed_for(self, target: str, known: Iterable[str] = ()) -> set[str]:
+        """The prerequisites of `target` still to learn: its ancestors reached through notes not in `known`.
+
+        A known note stands for its own foundations: its prerequisites are needed only when another unknown
+        note needs them too.
+        """
         known = set(known)
-        needed = {n for n in self.ancestors(target) if n not in known} | {target}
-        sub = self._g.subgraph(needed)
-        return list(nx.lexicographical_topological_sort(sub))
+        needed: set[str] = set()
+        frontier = [p for p in self._g.predecessors(target) if p not in known]
+        while frontier:
+            n = frontier.pop()
+            if n not in needed:
+                needed.add(n)
+                frontier.extend(p for p in self._g.predecessors(n) if p not in known)
+        return needed
+
+    def in_order(self, notes: Iterable[str], key: Callable[[str], Any] | None = None) -> list[str]:
+        """`notes` in an order where each comes after its prerequisites among them.
+
+        Of the notes ready at each step, the smallest `key(note)` comes first (default: alphabetical).
+        """
+        return list(nx.lexicographical_topological_sort(self._g.subgraph(set(notes)), key=key))
+
+    def critical_chain(self, target: str, among: Iterable[str],
+                       prefer: Callable[[str, str], bool] | None = None) -> list[str]:
+        """The longest chain of prerequisites within `among` that ends at `target`, first note first.
+
+        Each note of the chain is a direct prerequisite of the next. Among equally long chains, a step goes to
+        the prerequisite for which `prefer(prerequisite, note)` is true (e.g. the same discipline), then to the
+        alphabetically first, so the chain is stable.
+        """
+        allowed = set(among) | {target}
+        sub = self._g.subgraph(allowed)
+        length: dict[str, int] = {}
+        best: dict[str, str | None] = {}
+        for n in nx.lexicographical_topological_sort(sub):
+            options = sorted(sub.predecessors(n), key=lambda p: (-length[p], not (prefer and prefer(p, n)), p))
+            best[n] = options[0] if options else None
+            length[n] = length[options[0]] + 1 if options else 1
+        chain, node = [], target
+        while node is not None:
+            chain.append(node)
+            node = best[node]
+        return chain[::-1]
 
     def cycles(self) -> list[list[str]]:
         """One cycle per strongly connected component that has one (empty for a DAG)."""

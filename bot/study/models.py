@@ -146,6 +146,7 @@ class ReviewSummary:
     next_due_at: datetime | None
     reminders_enabled: bool
     reminder_hour: int | None = None
+    relearning: int = 0  # of the due cards, those missed lately and in their short relearning step
 
 
 @dataclass(frozen=True)

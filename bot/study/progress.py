@@ -217,18 +217,27 @@ class ProgressService:
                 studied[c.note_id] = max(studied.get(c.note_id, c.last_at), c.last_at)
         return suggest_next(corpus, mastered, studied, limit, discipline)
 
-    async def map_png(self, guild_id: int, user_id: int, discipline: str | None = None) -> bytes:
-        """The prerequisite map as PNG bytes, the learner's mastered topics coloured (rendered off the loop)."""
-        if discipline is not None and discipline not in DISCIPLINES:
-            raise InvalidInput(f"Unknown discipline '{discipline}' (one of: {', '.join(DISCIPLINES)}).")
+    async def map_png(self, guild_id: int, user_id: int, scope: str = "mine") -> bytes:
+        """The learner's study map as PNG bytes (rendered in a worker thread, off the event loop).
+
+        `scope`: "mine" (studied, mastered and next topics), "all" (an overview by discipline) or a discipline.
+        """
+        if scope not in ("mine", "all") and scope not in DISCIPLINES:
+            raise InvalidInput(f"Unknown discipline '{scope}' (one of: {', '.join(DISCIPLINES)}).")
         corpus = self._corpus()
         mastered = await self.mastered(guild_id, user_id)
-        studied = frozenset(c.note_id for c in await self._store.event_counts(guild_id, user_id))
-        return await asyncio.to_thread(_render_map, corpus, mastered, studied, discipline)
+        last: dict[str, datetime] = {}
+        for c in await self._store.event_counts(guild_id, user_id):
+            if c.note_id in corpus.notes:
+                last[c.note_id] = max(last.get(c.note_id, c.last_at), c.last_at)
+        recent = sorted(last, key=lambda n: (last[n], n), reverse=True)
+        suggestions = [s.note_id for s in suggest_next(corpus, mastered, last, limit=6)] if scope == "mine" else []
+        image = await asyncio.to_thread(_render_map, corpus, mastered, frozenset(last), scope, recent, suggestions)
+        return image.png
 
 
-def _render_map(corpus, mastered, studied, discipline) -> bytes:
-    """Runs in a worker thread: matplotlib is imported here on first use, never on the event loop."""
+def _render_map(corpus, mastered, studied, scope, recent, suggestions):
+    """Runs in a worker thread: the drawing modules (Pillow, matplotlib's font lookup) load here on first use."""
     from bot.study.map import render_map
 
-    return render_map(corpus, mastered, studied, discipline)
+    return render_map(corpus, mastered, studied, scope, recent, suggestions)

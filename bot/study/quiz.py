@@ -30,7 +30,7 @@ from bot.study.models import (
     RunQuestion,
     RunRecord,
 )
-from bot.study.review import scheduler
+from bot.study.review import due_now, scheduler
 from bot.study.storage import Store
 from bot.study.when import local_day, now_or_utc, resolve_zone
 
@@ -160,7 +160,7 @@ class QuizService:
         if not 1 <= size <= MAX_QUESTIONS:
             raise InvalidInput(f"A review has 1 to {MAX_QUESTIONS} questions.")
         corpus = self._corpus()
-        due = await self._store.due_cards(guild_id, user_id, now, limit=size * 3)
+        due = await due_now(self._store, guild_id, user_id, now, limit=size * 3)
         items = [(n, i) for n, i, _ in due if (note := corpus.get(n)) is not None and i < len(note.quiz)][:size]
         if not items:
             _, total, next_due = await self._store.card_counts(guild_id, user_id, now)

@@ -9,9 +9,16 @@ would make the schedule opaque without making it better for them.
 The arithmetic (Wozniak's SM-2, as usually stated): a grade q in 0..5; q >= 3 is a success.
   success: interval = 1 day after the first, 6 days after the second, then round(interval * ease);
            repetitions + 1
-  lapse:   repetitions = 0, interval = 1 day (the item is relearned)
+  lapse:   repetitions = 0 (the item is relearned, and its next success starts again at 1 day)
   always:  ease += 0.1 - (5 - q) * (0.08 + (5 - q) * 0.02), never below 1.3
 Multiple choice gives right/wrong only: right is graded 4 (ease unchanged), wrong 2 (ease - 0.32).
+
+Relearning step (as Anki does): a missed card is not left until tomorrow. It enters a short relearning step,
+due again `RELEARNING_STEP` (10 minutes) later, with interval 0 meaning "in the step". Answered right, it
+leaves the step with SM-2's first interval (1 day, then 6, then interval * ease: SM-2 unchanged for cards
+that graduate); answered wrong again, it stays in the step, and its ease is not cut a second time for the
+same lapse. Like Anki's "learn ahead" limit, a card in its step may be reviewed up to `LEARN_AHEAD` (20
+minutes) early, so `/review start` right after a quiz replays today's misses.
 
 Which items become cards: every quiz item a learner answers (right or wrong), and the items of a note they
 choose to study (`ReviewService.study_note`), first due the next day.
@@ -33,6 +40,8 @@ START_EASE = 2.5
 GRADE_CORRECT = 4
 GRADE_INCORRECT = 2
 PASSING_GRADE = 3
+RELEARNING_STEP = timedelta(minutes=10)
+LEARN_AHEAD = timedelta(minutes=20)
 
 
 def grade_for(correct: bool) -> int:
@@ -58,12 +67,13 @@ def schedule(state: CardState | None, grade: int | bool, now: datetime) -> CardS
             interval = 6
         else:
             interval = int(old.interval_days * old.ease + 0.5)  # round half up, not to even
-        repetitions, lapses = old.repetitions + 1, old.lapses
-    else:
-        interval, repetitions = 1, 0
-        lapses = old.lapses + (1 if state is not None and old.repetitions > 0 else 0)
-    return CardState(due_at=now + timedelta(days=interval), repetitions=repetitions, interval_days=interval,
-                     ease=next_ease(old.ease, q), lapses=lapses, last_reviewed_at=now)
+        return CardState(due_at=now + timedelta(days=interval), repetitions=old.repetitions + 1,
+                         interval_days=interval, ease=next_ease(old.ease, q), lapses=old.lapses,
+                         last_reviewed_at=now)
+    lapses = old.lapses + (1 if state is not None and old.repetitions > 0 else 0)
+    ease = old.ease if state is not None and in_relearning(state) else next_ease(old.ease, q)
+    return CardState(due_at=now + RELEARNING_STEP, repetitions=0, interval_days=0, ease=ease, lapses=lapses,
+                     last_reviewed_at=now)
 
 
 def scheduler(correct: bool, now: datetime) -> Callable[[CardState | None], CardState]:
@@ -71,9 +81,21 @@ def scheduler(correct: bool, now: datetime) -> Callable[[CardState | None], Card
     return lambda state: schedule(state, correct, now)
 
 
+def in_relearning(state: CardState) -> bool:
+    """A card missed at its last review, waiting for (or in) its short relearning step."""
+    return state.interval_days == 0 and state.last_reviewed_at is not None
+
+
 def is_due(state: CardState, now: datetime) -> bool:
-    """Whether the card should be reviewed at `now`."""
-    return state.due_at <= now
+    """Whether the card should be reviewed at `now` (a card in its relearning step up to LEARN_AHEAD early)."""
+    return state.due_at <= now or (in_relearning(state) and state.due_at <= now + LEARN_AHEAD)
+
+
+async def due_now(store: Store, guild_id: int, user_id: int, now: datetime,
+                  limit: int) -> list[tuple[str, int, CardState]]:
+    """The learner's cards to review at `now`, most overdue first: due ones, then relearning steps taken early."""
+    cards = await store.due_cards(guild_id, user_id, now + LEARN_AHEAD, limit=limit)
+    return [c for c in cards if is_due(c[2], now)]
 
 
 class ReviewService:
@@ -84,11 +106,14 @@ class ReviewService:
         self._corpus = corpus_provider
 
     async def summary(self, guild_id: int, user_id: int, now: datetime | None = None) -> ReviewSummary:
-        """Due and total cards, the next due time, and the reminder setting."""
-        due, total, next_due = await self._store.card_counts(guild_id, user_id, now_or_utc(now))
+        """Due and total cards (relearning steps included), the next due time, and the reminder setting."""
+        now = now_or_utc(now)
+        due, total, next_due = await self._store.card_counts(guild_id, user_id, now)
+        ready = await due_now(self._store, guild_id, user_id, now, limit=due + 1000)
+        early = sum(state.due_at > now for _, _, state in ready)
         hour = await self._store.review_reminder_hour(guild_id, user_id)
-        return ReviewSummary(due_now=due, total=total, next_due_at=next_due, reminders_enabled=hour is not None,
-                             reminder_hour=hour)
+        return ReviewSummary(due_now=due + early, total=total, next_due_at=next_due, reminders_enabled=hour is not None,
+                             reminder_hour=hour, relearning=sum(in_relearning(state) for _, _, state in ready))
 
     async def study_note(self, guild_id: int, user_id: int, note_id: str, now: datetime | None = None) -> int:
         """Record that the learner opened a note and add its quiz items as cards due tomorrow; returns how many."""

@@ -1,7 +1,7 @@
 """Read "when" a learner means, in their own timezone, and return an aware UTC datetime.
 
 Understood, in order: ISO times ("2026-12-01 18:00", "2026-12-01T18:00+01:00"); durations ("in 2h",
-"in 90 minutes", "in 1h30", "in 2 days"); a day word with a time ("tomorrow 18:00", "today 9pm",
+"in 90 minutes", "in 1h30", "in 2 days", "in 90 seconds"); a day word with a time ("tomorrow 18:00", "today 9pm",
 "friday 17:30", "next mon at 8am", "18:00 tomorrow"); a bare time ("18:00": its next occurrence); and,
 last, dateparser for written dates ("1 dec 18:00", "December 1 at 6pm"). Everything is relative to the
 `now` argument, so results are deterministic.
@@ -10,6 +10,11 @@ Time zones: wall times are read in the user's IANA zone with zoneinfo. "in N day
 clock (18:00 stays 18:00 across a DST change); hours and minutes are exact durations. A wall time that does
 not exist (skipped when clocks go forward) is refused with an explanation; an ambiguous one (repeated when
 clocks go back) means its first occurrence.
+
+Refusals say what went wrong, in this order: a clock time that cannot exist ("25:99") is "a time I don't
+understand", whatever the words around it (so "yesterday at 25:99" is not called "in the past"); then a
+moment before `now` is "in the past"; one less than a minute ahead is "too soon". A phrase without a time of
+day gets a suggestion only when that suggestion itself reads as a time.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import dateparser
 from bot.errors import InvalidInput
 
 MAX_AHEAD = timedelta(days=365)
+MIN_AHEAD = timedelta(minutes=1)
 MAX_TEXT = 100
 EXAMPLES = "'tomorrow 18:00', 'friday 17:30', 'in 2h' or '2026-12-01 18:00'"
 DEFAULT_ZONE = "UTC"
@@ -40,9 +46,15 @@ _DAY_TIME = re.compile(rf"^{_DAY}(?:\s+(?:at\s+)?{_TIME})?$")
 _TIME_DAY = re.compile(rf"^(?:at\s+)?{_TIME}\s+{_DAY}$")
 _TIME_ONLY = re.compile(rf"^(?:at\s+)?{_TIME}$")
 _DURATION_PART = re.compile(
-    r"(?P<n>\d+(?:\.\d+)?|an?|half an?)\s*(?P<unit>minutes?|mins?|m|hours?|hrs?|h|days?|d|weeks?|wks?|w)\b")
-_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-_HAS_TIME = re.compile(r"\d[:.]\d{2}|\d\s*[ap]\.?m\b|\bnoon\b|\bmidnight\b|\d+h\b")
+    r"(?P<n>\d+(?:\.\d+)?|an?|half an?)\s*"
+    r"(?P<unit>minutes?|mins?|m|hours?|hrs?|h|days?|d|weeks?|wks?|w|seconds?|secs?|s)\b")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks", "s": "seconds"}
+# A time of day, or a relative phrase measured in hours, minutes or seconds ("5 minutes ago", "now").
+_HAS_TIME = re.compile(r"\d[:.]\d{2}|\d\s*[ap]\.?m\b|\bnoon\b|\bmidnight\b|\d+h\b"
+                       r"|\b(hours?|hrs?|minutes?|mins?|seconds?|secs?|now)\b")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+# A clock time written with a colon or an "h" ("25:99", "7h61"), to check before anything else reads it.
+_CLOCK = re.compile(r"(?<![\d:])(?P<hour>\d{1,2})(?::|h)(?P<minute>\d{2})(?![\d:])\s*(?P<ampm>[ap]\.?m\b\.?)?")
 
 
 def resolve_zone(name: str | None) -> ZoneInfo:
@@ -92,15 +104,23 @@ def parse_when(text: str, zone: ZoneInfo | str | None, now: datetime) -> datetim
     if len(raw) > MAX_TEXT:
         raise InvalidInput(f"That time is too long to read. Try e.g. {EXAMPLES}.")
     cleaned = raw.lower().rstrip(".!")
+    # ISO is checked by fromisoformat, and "in 1h30" is a duration, not a clock time.
+    typed = None if _ISO_DATE.match(raw) or cleaned.startswith("in ") else _typed_clock(cleaned)
     result = (_iso(raw, tz) or _duration(cleaned, tz, now) or _day_and_time(cleaned, tz, now)
               or _dateparser(cleaned, tz, now))
     if result is None:
         raise InvalidInput(f"I couldn't read '{raw}' as a time. Try e.g. {EXAMPLES}.")
+    if typed is not None and result.astimezone(tz).time().replace(second=0, microsecond=0) != typed:
+        # The parser read the words but not the clock time typed with them: never guess a different time.
+        raise InvalidInput(f"I don't understand that time: '{raw}'. Try e.g. {EXAMPLES}.")
     result = result.astimezone(UTC)
-    if result <= now:
+    if result < now:
         shown = result.astimezone(tz)
         raise InvalidInput(f"'{raw}' is in the past ({shown:%a %d %b %Y %H:%M} {tz.key} time). "
                            f"Give a future time, e.g. {EXAMPLES}.")
+    if result - now < MIN_AHEAD:
+        raise InvalidInput(f"'{raw}' is too soon: give a time at least a minute from now, e.g. 'in 10 minutes' "
+                           "or 'in 2h'.")
     if result - now > MAX_AHEAD:
         raise InvalidInput(f"'{raw}' is more than a year away. Pick a time within the next 12 months, "
                            f"e.g. {EXAMPLES}.")
@@ -117,8 +137,25 @@ def localize(wall: datetime, tz: ZoneInfo) -> datetime:
     return aware
 
 
+def _typed_clock(cleaned: str) -> time | None:
+    """The clock time typed as H:MM (or HhMM), if any; "I don't understand" when no clock shows it."""
+    m = _CLOCK.search(cleaned)
+    if m is None:
+        return None
+    hour, minute = int(m["hour"]), int(m["minute"])
+    if m["ampm"]:
+        if not 1 <= hour <= 12 or minute > 59:
+            raise InvalidInput(f"I don't understand the time '{m.group(0).strip()}': with am/pm the hour is 1 to "
+                               f"12 and the minutes 0 to 59. Try e.g. {EXAMPLES}.")
+        hour = hour % 12 + (12 if m["ampm"].startswith("p") else 0)
+    if hour > 23 or minute > 59:
+        raise InvalidInput(f"I don't understand the time '{m.group(0).strip()}': it is not a valid time of day "
+                           f"(hours 0 to 23, minutes 0 to 59). Try e.g. {EXAMPLES}.")
+    return time(hour, minute)
+
+
 def _iso(raw: str, tz: ZoneInfo) -> datetime | None:
-    if not re.match(r"^\d{4}-\d{2}-\d{2}", raw):
+    if not _ISO_DATE.match(raw):
         return None
     try:
         parsed = datetime.fromisoformat(raw)
@@ -133,7 +170,7 @@ def _duration(cleaned: str, tz: ZoneInfo, now: datetime) -> datetime | None:
     if not cleaned.startswith("in "):
         return None
     rest = re.sub(r"(\d+)h(\d{2})\b", r"\1h \2m", cleaned[3:]).replace(" and ", " ").replace(",", " ")
-    amounts = {"minutes": 0.0, "hours": 0.0, "days": 0.0, "weeks": 0.0}
+    amounts = {"seconds": 0.0, "minutes": 0.0, "hours": 0.0, "days": 0.0, "weeks": 0.0}
     pos = 0
     for m in _DURATION_PART.finditer(rest):
         if rest[pos:m.start()].strip():
@@ -150,7 +187,8 @@ def _duration(cleaned: str, tz: ZoneInfo, now: datetime) -> datetime | None:
     start = now.astimezone(tz)
     wall = start.replace(tzinfo=None) + timedelta(days=whole_days)
     moved = wall.replace(tzinfo=tz, fold=start.fold).astimezone(UTC)
-    return moved + timedelta(days=days - whole_days, hours=amounts["hours"], minutes=amounts["minutes"])
+    return moved + timedelta(days=days - whole_days, hours=amounts["hours"], minutes=amounts["minutes"],
+                             seconds=amounts["seconds"])
 
 
 def _clock(m: re.Match) -> time:
@@ -167,7 +205,8 @@ def _clock(m: re.Match) -> time:
         raise InvalidInput(f"Is '{m['time']}' in the morning or the evening? Write e.g. '{m['time']}:00' "
                            f"(24-hour), '{m['time']}am' or '{m['time']}pm'.")
     if hour > 23 or minute > 59:
-        raise InvalidInput(f"'{m['time']}' is not a valid time of day; use e.g. '18:00' or '6pm'.")
+        raise InvalidInput(f"I don't understand the time '{m['time']}': it is not a valid time of day; use e.g. "
+                           "'18:00' or '6pm'.")
     return time(hour, minute)
 
 
@@ -206,8 +245,19 @@ def _dateparser(cleaned: str, tz: ZoneInfo, now: datetime) -> datetime | None:
     if parsed is None:
         return None
     if not _HAS_TIME.search(cleaned):
-        raise InvalidInput(f"Add a time to '{cleaned}', e.g. '{cleaned} 18:00'.")
+        raise InvalidInput(_add_a_time(cleaned, base))
     return parsed.astimezone(UTC) if parsed.tzinfo else localize(parsed, tz)
+
+
+def _add_a_time(cleaned: str, base: datetime) -> str:
+    """Ask for a time of day; suggest "<what was typed> 18:00" only when that reads as 18:00 itself."""
+    example = f"{cleaned} 18:00"
+    parsed = dateparser.parse(example, languages=["en"], settings={
+        "RELATIVE_BASE": base, "PREFER_DATES_FROM": "future", "DATE_ORDER": "DMY",
+        "PARSERS": ["relative-time", "absolute-time", "custom-formats"]})
+    if parsed is not None and (parsed.hour, parsed.minute) == (18, 0):
+        return f"Add a time to '{cleaned}', e.g. '{example}'."
+    return f"Add a time of day to '{cleaned}', e.g. {EXAMPLES}."
 
 
 def format_local(moment: datetime, zone: ZoneInfo) -> str:

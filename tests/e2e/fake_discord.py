@@ -42,7 +42,9 @@ Protocol details that bite (discord.py 2.7.1)
   (``message`` in the payload) or the click is dropped silently.
 * A second callback for one interaction is answered 400 / code 40060 like Discord ("already
   acknowledged"). After a deferred (type 5) response, the first follow-up *edits the loading
-  message* instead of creating a new one, so it inherits the defer's ephemerality (as on Discord).
+  message* instead of creating a new one, so it inherits the defer's ephemerality (as on Discord): after a
+  public defer it stays public even when it asks for ``ephemeral``. Once the loading message is deleted
+  (``DELETE .../messages/@original``), a follow-up is a new message and its own flags count.
 * Without the MESSAGE_CONTENT intent, guild MESSAGE_CREATE events reach the bot with empty content
   unless the bot is mentioned (as on Discord); messages are not delivered without GUILD_MESSAGES /
   DIRECT_MESSAGES. Bot messages are echoed back as MESSAGE_CREATE/UPDATE/DELETE like Discord does.
@@ -1118,7 +1120,8 @@ class FakeDiscord:
         if rec is None:
             return _error(404, "Unknown Webhook", 10015)
         body = req.json or {}
-        original = self.messages.get(rec.original_id) if rec.original_id else None
+        original = self.messages.get(rec.original_id) if rec.original_id and rec.original_id not in self.deleted \
+            else None
         if rec.callback_type == 5 and original is not None and original["flags"] & LOADING:
             msg = self._edit_message(original, body, req.files)  # first follow-up replaces the "thinking" message
             await self._echo("MESSAGE_UPDATE", msg)

@@ -63,7 +63,7 @@ async def test_mention_question_is_answered_in_the_channel_without_pinging(env):
     mentions = fake.allowed_mentions(msg)  # @everyone in the question pings nobody
     assert mentions["parse"] == [] and not mentions.get("users") and not mentions.get("roles")
     assert not mentions.get("replied_user")
-    assert "@\u200beveryone" in msg["embeds"][0]["footer"]["text"]
+    assert msg["embeds"][0]["footer"]["text"] == "You asked: how does backprop compute the gradient of each weight?"
 
 
 async def test_ask_defers_then_follows_up_with_the_answer_and_components(env):

@@ -73,6 +73,13 @@ def make_bot(*, message_content: bool = True, cls: type = commands.Bot) -> comma
         await interaction.response.defer()
         await interaction.followup.send(f"echo: {text}")
 
+    @bot.tree.command(description="Defer publicly, then follow up asking for ephemeral")
+    async def oops(interaction: discord.Interaction, delete_first: bool = False) -> None:
+        await interaction.response.defer(thinking=True)
+        if delete_first:
+            await interaction.delete_original_response()
+        await interaction.followup.send("meant for you only", ephemeral=True)
+
     @bot.tree.command(description="A secret")
     async def secret(interaction: discord.Interaction) -> None:
         await interaction.response.send_message("only you can see this", ephemeral=True)
@@ -180,6 +187,16 @@ async def test_sync_then_echo_defers_before_followup(env):
     kinds = [(e.kind, e.type) for e in fake.interaction_responses(iid)]
     assert kinds == [("callback", 5), ("followup", None)]
     assert not reply.ephemeral
+
+
+async def test_the_first_follow_up_after_a_public_defer_is_public_unless_the_placeholder_was_deleted(env):
+    fake, _ = env
+    public = await fake.wait_for_interaction_reply(await fake.slash(fake.alice, "oops"))
+    assert public.content == "meant for you only" and not public.ephemeral  # as on Discord: it replaced "thinking…"
+    iid = await fake.slash(fake.alice, "oops", {"delete_first": True})
+    private = await fake.wait_for_interaction_reply(iid)
+    assert private.ephemeral and private.message_id != fake.interaction_responses(iid)[0].message_id
+    assert [e.kind for e in fake.interaction_responses(iid)] == ["callback", "delete", "followup"]
 
 
 async def test_ephemeral_reply_has_flag_64(env):

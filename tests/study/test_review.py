@@ -8,7 +8,7 @@ import pytest
 
 from bot.errors import InvalidInput, NotFound
 from bot.study.models import CardState
-from bot.study.review import MIN_EASE, schedule
+from bot.study.review import LEARN_AHEAD, MIN_EASE, RELEARNING_STEP, in_relearning, is_due, schedule
 from tests.study.conftest import GUILD, NOW, right_choice, wrong_choice
 
 
@@ -41,21 +41,45 @@ def test_the_interval_uses_the_ease_before_this_review():
     assert after.interval_days == 15 and after.ease == pytest.approx(2.6)
 
 
-def test_a_lapse_resets_repetitions_and_counts():
+def test_a_lapse_resets_repetitions_counts_and_enters_a_ten_minute_relearning_step():
     learned = CardState(due_at=NOW, repetitions=3, interval_days=15, ease=2.5)
     after = schedule(learned, False, NOW)
-    assert (after.repetitions, after.interval_days, after.lapses) == (0, 1, 1)
+    assert (after.repetitions, after.interval_days, after.lapses) == (0, 0, 1)
     assert after.ease == pytest.approx(2.18)
-    assert after.due_at == NOW + timedelta(days=1)
-    assert review_days([False, True, True, True]) == [1, 1, 6, int(6 * 2.18 + 0.5)]
+    assert after.due_at == NOW + RELEARNING_STEP == NOW + timedelta(minutes=10)
+    assert in_relearning(after) and not in_relearning(learned)
+    # Passing the step graduates the card with SM-2's own intervals: 1 day, 6 days, then interval * ease.
+    assert review_days([False, True, True, True]) == [0, 1, 6, int(6 * 2.18 + 0.5)]
+
+
+def test_failing_again_in_the_step_keeps_the_card_there_without_a_second_ease_cut():
+    missed = schedule(CardState(due_at=NOW, repetitions=2, interval_days=6, ease=2.5), False, NOW)
+    again = schedule(missed, False, NOW + timedelta(minutes=10))
+    assert (again.interval_days, again.lapses, again.ease) == (0, 1, missed.ease)
+    assert again.due_at == NOW + timedelta(minutes=20)
+
+
+def test_sm2_is_unchanged_for_graduated_cards():
+    state = CardState(due_at=NOW, repetitions=4, interval_days=38, ease=2.5, last_reviewed_at=NOW)
+    after = schedule(state, True, NOW)
+    assert (after.interval_days, after.repetitions, after.due_at) == (95, 5, NOW + timedelta(days=95))
+
+
+def test_a_relearning_card_may_be_reviewed_a_little_early_others_only_when_due():
+    missed = schedule(None, False, NOW)
+    assert not is_due(missed, NOW - LEARN_AHEAD - timedelta(seconds=1) + RELEARNING_STEP)
+    assert is_due(missed, NOW) and is_due(missed, NOW + timedelta(minutes=10))
+    graduated = schedule(None, True, NOW)
+    assert not is_due(graduated, graduated.due_at - timedelta(minutes=5)) and is_due(graduated, graduated.due_at)
 
 
 def test_ease_never_drops_below_the_floor():
     state = None
-    for _ in range(10):
-        state = schedule(state, 0, NOW)
+    for _ in range(10):  # a lapse of a graduated card each time
+        state = schedule(schedule(state, 4, NOW), 0, NOW)
     assert state.ease == MIN_EASE
-    assert review_days([0] * 5 + [4] * 4)[-4:] == [1, 6, 8, 10]  # 6*1.3 = 7.8 -> 8, 8*1.3 = 10.4 -> 10
+    # Only the first of repeated misses in a row cuts the ease (2.5 - 0.8), as in Anki's relearning steps.
+    assert review_days([0] * 5 + [4] * 4)[-4:] == [1, 6, 10, 17]  # 6*1.7 = 10.2 -> 10, 10*1.7 = 17
 
 
 def test_grades_outside_0_to_5_are_rejected():
@@ -69,7 +93,10 @@ async def test_quiz_answers_become_cards_and_reviews_come_due(service, study_cor
         choice = right_choice if q.item_index == 0 else wrong_choice
         await service.quizzes.answer(GUILD, run.id, 7, q.position, choice(study_corpus, q.note_id, q.item_index), NOW)
     summary = await service.reviews.summary(GUILD, 7, NOW)
-    assert (summary.due_now, summary.total, summary.next_due_at) == (0, 2, NOW + timedelta(days=1))
+    # The missed item is in its relearning step: reviewable now (learn ahead), due in 10 minutes.
+    assert (summary.due_now, summary.total, summary.relearning) == (1, 2, 1)
+    assert summary.next_due_at == NOW + timedelta(minutes=10)
+    assert (await service.reviews.summary(GUILD, 7, NOW + timedelta(hours=1))).due_now == 1
     assert (await service.reviews.summary(GUILD, 7, NOW + timedelta(days=1))).due_now == 2
 
     review = await service.quizzes.start_review(GUILD, 7, now=NOW + timedelta(days=1))
@@ -114,3 +141,21 @@ def datetime_at(*args):
     from datetime import UTC, datetime
 
     return datetime(*args, tzinfo=UTC)
+
+
+async def test_right_after_a_miss_the_review_relearns_it_and_a_pass_graduates_it(service, study_corpus):
+    run = await service.quizzes.start(GUILD, 7, "derivatives", 2, seed=1, now=NOW)
+    missed = run.questions[0]
+    for q in run.questions:
+        choice = wrong_choice if q is missed else right_choice
+        await service.quizzes.answer(GUILD, run.id, 7, q.position, choice(study_corpus, q.note_id, q.item_index), NOW)
+    soon = NOW + timedelta(seconds=30)
+    review = await service.quizzes.start_review(GUILD, 7, now=soon)
+    assert [(q.note_id, q.item_index) for q in review.questions] == [(missed.note_id, missed.item_index)]
+    q = review.questions[0]
+    await service.quizzes.answer(GUILD, review.id, 7, q.position, right_choice(study_corpus, q.note_id, q.item_index),
+                                 soon)
+    card = await service.store.card(GUILD, 7, q.note_id, q.item_index)
+    assert (card.interval_days, card.repetitions, card.due_at) == (1, 1, soon + timedelta(days=1))
+    with pytest.raises(InvalidInput, match="Nothing to review right now"):
+        await service.quizzes.start_review(GUILD, 7, now=soon)

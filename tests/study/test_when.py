@@ -121,3 +121,35 @@ def test_timezones_are_validated_and_canonicalised():
         canonical_zone("Mars/Olympus")
     assert "Europe/Paris" in zone_choices("paris")
     assert len(zone_choices("")) == 25
+
+
+@pytest.mark.parametrize("text", ["yesterday at 25:99", "yesterday 24:00", "tomorrow 7:61pm", "dec 1 25:99",
+                                  "friday at 99:99"])
+def test_an_impossible_clock_time_is_not_understood_whatever_the_day(text):
+    with pytest.raises(InvalidInput, match="I don't understand") as info:
+        parse_when(text, PARIS, NOW)
+    assert "in the past" not in str(info.value)
+
+
+def test_a_past_day_with_a_real_time_is_still_in_the_past():
+    with pytest.raises(InvalidInput, match="in the past"):
+        parse_when("yesterday at 10:00", PARIS, NOW)
+
+
+@pytest.mark.parametrize("text", ["in 5 seconds", "in 30 secs", "now", "in 0 minutes"])
+def test_seconds_are_understood_and_too_soon_says_so(text):
+    with pytest.raises(InvalidInput, match="too soon") as info:
+        parse_when(text, PARIS, NOW)
+    assert f"{text} 18:00" not in str(info.value) and "e.g." in str(info.value)
+
+
+def test_seconds_count_in_durations():
+    assert parse_when("in 90 seconds", PARIS, NOW) == NOW + timedelta(seconds=90)
+    assert parse_when("in 1 minute 30 s", PARIS, NOW) == NOW + timedelta(seconds=90)
+
+
+@pytest.mark.parametrize("text, suggestion", [("tomorrow", "'tomorrow 18:00'"), ("next week", "'next week 18:00'")])
+def test_a_missing_time_is_suggested_only_when_the_suggestion_reads(text, suggestion):
+    with pytest.raises(InvalidInput, match="Add a time") as info:
+        parse_when(text, PARIS, NOW)
+    assert suggestion in str(info.value)

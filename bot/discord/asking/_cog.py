@@ -3,24 +3,39 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import TYPE_CHECKING, Optional
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord.asking._render import answer_embed, note_embed, path_embed, suggestions_embed
-from bot.discord.asking._views import answer_view
+from bot.discord.asking._render import answer_embed, note_embed, suggestions_embed
+from bot.discord.asking._views import answer_view, pager, route_pages
 from bot.discord.errors import OnCooldown, user_message
 from bot.discord.text import CHOICE_NAME_MAX, clean_cut, strip_bot_mention
 from bot.errors import NotFound, StudybotError
 from bot.retrieval.answering import NextTopic, suggest_next
+from bot.retrieval.question import strip_markup
 
 if TYPE_CHECKING:  # pragma: no cover
     from bot.discord.app import Services
 
 log = logging.getLogger("studybot.asking")
 NONE = discord.AllowedMentions.none()
+DM_HELP = ("Hi! Ask me anything about the study topics right here, in your own words, e.g. *why do we need the "
+           "chain rule in backpropagation?* I answer from the study notes, and only you see it.\n"
+           "`/ask`, `/topic`, `/next` and `/path` work here too. Study groups, sessions, quizzes, reviews, progress "
+           "and the map belong to a server: use those commands in a server we share.")
+_SMALL_TALK = re.compile(r"^(hi|hello|hey|yo|hiya|help|\?|thanks?( you)?|thx|ty|ok(ay)?|cool|bye"
+                         r"|good (morning|afternoon|evening|night)|gm|gn)\b[\s!.?,:)]*(there|bot|studybot)?"
+                         r"[\s!.?,:)]*$", re.IGNORECASE)
+
+
+def is_a_question(text: str) -> bool:
+    """Whether a DM asks something in words (not only markup, a greeting or thanks)."""
+    words = " ".join(strip_markup(text).split())
+    return bool(words) and not _SMALL_TALK.match(words)
 
 
 class AskingCog(commands.Cog, name="Asking"):
@@ -54,9 +69,11 @@ class AskingCog(commands.Cog, name="Asking"):
     # -- messages ----------------------------------------------------------------------------------------
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
-        """Answer a mention anywhere, and questions in study channels."""
-        if message.author.bot or message.guild is None or self.bot.user is None:
+        """Answer a mention anywhere, questions in study channels, and every question in a DM."""
+        if message.author.bot or self.bot.user is None:
             return
+        if message.guild is None:
+            return await self._direct_message(message)
         mentioned = self.bot.user in message.mentions
         in_study = False
         if not mentioned:
@@ -84,12 +101,29 @@ class AskingCog(commands.Cog, name="Asking"):
         await message.reply(embed=answer_embed(answer), view=answer_view(answer, qid) or discord.utils.MISSING,
                             allowed_mentions=NONE, mention_author=False)
 
+    async def _direct_message(self, message: discord.Message) -> None:
+        """A DM is private by nature: answer it like /ask, or say how to use the bot when it asks nothing."""
+        question = strip_bot_mention(message.content, self.bot.user.id)  # type: ignore[union-attr]
+        if not is_a_question(question):
+            await message.reply(DM_HELP, allowed_mentions=NONE, mention_author=False)
+            return
+        try:
+            self._check_cooldown(message.author.id)
+            async with message.channel.typing():
+                answer, _ = await self.services.ask(None, message.author.id, question)
+        except Exception as exc:  # noqa: BLE001 - never crash the listener; the message is only theirs anyway
+            await message.reply(user_message(exc), allowed_mentions=NONE, mention_author=False)
+            return
+        await message.reply(embed=answer_embed(answer), view=answer_view(answer, None) or discord.utils.MISSING,
+                            allowed_mentions=NONE, mention_author=False)
+
     # -- slash commands ------------------------------------------------------------------------------------
     @app_commands.command()
     @app_commands.describe(question="What you want to understand", private="Only you see the answer")
     async def ask(self, interaction: discord.Interaction, question: app_commands.Range[str, 1, 1000],
                   private: bool = False) -> None:
         """Ask a question; the answer comes from the study notes."""
+        question = self.services.answers.check_question(question)  # refuse privately, before a public defer
         self._check_cooldown(interaction.user.id)
         await interaction.response.defer(thinking=True, ephemeral=private)
         answer, qid = await self.services.ask(interaction.guild_id, interaction.user.id, question)
@@ -130,18 +164,18 @@ class AskingCog(commands.Cog, name="Asking"):
             note = self._note(topic)
             topics = suggest_next(corpus, note, known)
             title = f"After {note.title}"
-        await interaction.response.send_message(
-            embed=suggestions_embed(title, topics, "You've covered everything that builds on this. 🎉"),
-            ephemeral=True, allowed_mentions=NONE)
+        embed = suggestions_embed(title, topics, "You've covered everything that builds on this. 🎉")
+        if interaction.guild_id is None:
+            embed.set_footer(text="Your progress is kept per server: in a server, /next suggests from yours there.")
+        await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=NONE)
 
     @app_commands.command()
-    @app_commands.describe(target="The topic you want to reach")
+    @app_commands.describe(target="The topic you want to reach",
+                           full="Every prerequisite (default: the essential route, the longest chain to the target)")
     @app_commands.autocomplete(target=topic_autocomplete)
-    async def path(self, interaction: discord.Interaction, target: str) -> None:
-        """The prerequisites leading to a topic, in the order to learn them."""
-        corpus = self.services.answers.corpus
+    async def path(self, interaction: discord.Interaction, target: str, full: bool = False) -> None:
+        """What to learn first to reach a topic, in order, skipping what you've mastered."""
         note = self._note(target)
-        known = await self.services.mastered(interaction.guild_id, interaction.user.id)
-        order = [corpus.notes[n] for n in corpus.graph.path_to(note.id)]  # all of it; mastered ones are ticked
-        await interaction.response.send_message(embed=path_embed(note, order, set(known)), ephemeral=True,
-                                                allowed_mentions=NONE)
+        pages = await route_pages(interaction, note.id, full)
+        view = pager("full" if full else "path", note.id, 0, len(pages)) or discord.utils.MISSING
+        await interaction.response.send_message(embed=pages[0], view=view, ephemeral=True, allowed_mentions=NONE)

@@ -16,7 +16,9 @@ from bot.discord.text import (
 )
 from bot.knowledge.corpus import Corpus
 from bot.knowledge.notes import DISCIPLINE_LABELS, Note
+from bot.knowledge.route import Route
 from bot.retrieval.answering import Answer, NextTopic
+from bot.retrieval.question import strip_markup
 
 ANSWER_COLOUR = discord.Colour.blurple()
 UNANSWERED_COLOUR = discord.Colour.gold()
@@ -42,8 +44,9 @@ def fit(embed: discord.Embed) -> discord.Embed:
 
 
 def answer_embed(answer: Answer) -> discord.Embed:
-    """The answer card: best passage, sources, next topics; the question in the footer."""
-    footer = clean_cut(QUESTION_FOOTER_PREFIX + neutralise_mentions(answer.question), FOOTER_MAX)
+    """The answer card: best passage, sources, next topics; the question (without markup) in the footer."""
+    shown = " ".join(strip_markup(answer.question).split()) or answer.question  # footers show markup raw
+    footer = clean_cut(QUESTION_FOOTER_PREFIX + neutralise_mentions(shown), FOOTER_MAX)
     if not answer.answered:
         closest = ", ".join(f"**{t.title}**" for t in answer.closest) or "nothing close"
         embed = discord.Embed(
@@ -105,14 +108,47 @@ def suggestions_embed(title: str, topics: list[NextTopic], empty: str) -> discor
     return embed
 
 
-def path_embed(target: Note, path: list[Note], known: set[str]) -> discord.Embed:
-    """The ordered prerequisites leading to a topic."""
+PATH_PAGE_STEPS = 20  # a route's lines per page: ~80 characters each, far below the 4,096 of a description
+
+
+def path_pages(corpus: Corpus, route: Route, known: frozenset[str], in_dm: bool = False) -> list[discord.Embed]:
+    """A learning route as pages of numbered steps, the target on the last page."""
+    target = corpus.notes[route.target]
     lines = []
-    for i, n in enumerate(path, start=1):
-        mark = "✅" if n.id in known else ("🎯" if n.id == target.id else "▫️")
-        lines.append(f"{i}. {mark} **{n.title}** ({label(n.discipline)})")
-    text = "\n".join(lines)
-    embed = discord.Embed(title=clean_cut(f"Path to {target.title}", TITLE_MAX), colour=NOTE_COLOUR,
-                          description=clean_cut(text, DESCRIPTION_MAX))
-    embed.set_footer(text=f"{len(path)} topic(s), each after its prerequisites")
-    return embed
+    for i, nid in enumerate(route.steps, start=1):
+        n = corpus.notes[nid]
+        mark = "🎯" if nid == target.id else ("✅" if nid in known else "▫️")
+        lines.append(f"{i}. {mark} **{clean_cut(n.title, 100)}** · {label(n.discipline)}")
+    chunks = [lines[i:i + PATH_PAGE_STEPS] for i in range(0, len(lines), PATH_PAGE_STEPS)] or [[]]
+    topics = f"{route.needed} topic{'s' if route.needed != 1 else ''}"
+    if route.needed == 0:
+        kind = "Nothing to learn first: you can start right away."
+    elif route.full:
+        kind = f"Every prerequisite you still need: {topics}, grouped by discipline where the order allows."
+    elif len(route.steps) - 1 < route.needed:
+        kind = (f"The essential route: the longest chain of prerequisites you still need, and what "
+                f"**{clean_cut(target.title, 80)}** builds on directly: {len(route.steps) - 1} of the {topics} "
+                f"it needs. For all of them, run `/path` with `full: True`.")
+    else:
+        kind = f"Everything you still need: {topics}."
+    notes = [kind]
+    if route.skipped:
+        notes.append(f"Skipped {route.mastered_skipped} topic{'s' if route.mastered_skipped != 1 else ''} you've "
+                     f"mastered" + (f" and {route.covered_skipped} only they lead to" if route.covered_skipped else "")
+                     + ".")
+    if in_dm:
+        notes.append("-# Your progress is kept per server: in a server, `/path` skips what you've mastered there.")
+    head = "\n".join(notes)
+    counts = " · ".join(f"{label(d)} {n}" for d, n in route.by_discipline)
+    title = clean_cut(f"Path to {target.title}" + (" (everything)" if route.full else ""), TITLE_MAX)
+    out = []
+    for page, chunk in enumerate(chunks, start=1):
+        embed = discord.Embed(title=title, colour=NOTE_COLOUR,
+                              description=clean_cut(f"{head}\n\n" + "\n".join(chunk), DESCRIPTION_MAX))
+        if route.full and counts:
+            embed.add_field(name="Per discipline", value=clean_cut(counts, FIELD_VALUE_MAX), inline=False)
+        more = f"page {page}/{len(chunks)} · " if len(chunks) > 1 else ""
+        embed.set_footer(text=f"{more}{len(route.steps)} step{'s' if len(route.steps) != 1 else ''}, each after "
+                              "its prerequisites · ✅ mastered · 🎯 your target")
+        out.append(fit(embed))
+    return out

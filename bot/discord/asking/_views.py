@@ -1,6 +1,7 @@
-"""Components on an answer: More detail, a select of next topics, and 👍 / 👎 feedback.
+"""Components on an answer: More detail, a select of next topics, and 👍 / 👎 feedback; pagers of notes and routes.
 
-They are DynamicItems: the state lives in the custom_id, so buttons keep working after a restart.
+They are DynamicItems: the state lives in the custom_id, so buttons never expire and keep working after a
+restart (no view here has a timeout, so none can look live and then fail).
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from bot.discord.asking._render import note_embed, note_pages
+from bot.discord.asking._render import note_embed, note_pages, path_pages
 from bot.discord.errors import reports_errors, send_error
 from bot.discord.text import SELECT_DESCRIPTION_MAX, SELECT_LABEL_MAX, clean_cut
 from bot.errors import NotFound
+from bot.knowledge.route import plan_route
 from bot.retrieval.answering import Answer
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -33,40 +35,70 @@ def note_or_error(interaction: discord.Interaction, note_id: str):
     return note
 
 
-class PagerView(discord.ui.View):
-    """◀ ▶ through the pages of a long note (ephemeral, so only the asker sees it)."""
+PAGE_SLOTS = (("first", "⏮"), ("prev", "◀"), ("next", "▶"), ("last", "⏭"))
 
-    def __init__(self, embeds: list[discord.Embed]):
-        super().__init__(timeout=900)
-        self.embeds = embeds
-        self.index = 0
-        self._sync()
 
-    def _sync(self) -> None:
-        self.previous.disabled = self.index == 0
-        self.next.disabled = self.index >= len(self.embeds) - 1
+class PageButton(discord.ui.DynamicItem[discord.ui.Button],
+                 template=r"sb:pg:(?P<kind>note|path|full):(?P<key>[a-z0-9-]+):(?P<page>\d+)"
+                          r":(?P<slot>first|prev|next|last)"):
+    """A pager button. Persistent: the pages are rebuilt from the custom_id (what, which note, which page), so a
+    pager never expires and keeps working after a restart, where a stateful view would time out and then fail.
 
-    @discord.ui.button(label="◀", style=discord.ButtonStyle.secondary)
-    async def previous(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        self.index = max(0, self.index - 1)
-        self._sync()
-        await interaction.response.edit_message(embed=self.embeds[self.index], view=self)
+    Kinds: `note` (the full note of "More detail"), `path` and `full` (the short and full route of /path).
+    """
 
-    @discord.ui.button(label="▶", style=discord.ButtonStyle.secondary)
-    async def next(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        self.index = min(len(self.embeds) - 1, self.index + 1)
-        self._sync()
-        await interaction.response.edit_message(embed=self.embeds[self.index], view=self)
+    def __init__(self, kind: str, key: str, page: int, slot: str, disabled: bool = False):
+        super().__init__(discord.ui.Button(emoji=dict(PAGE_SLOTS)[slot], style=discord.ButtonStyle.secondary,
+                                           disabled=disabled, custom_id=f"sb:pg:{kind}:{key}:{page}:{slot}"))
+        self.kind, self.key, self.page = kind, key, page
 
-    async def on_error(self, interaction: discord.Interaction, error: Exception, item) -> None:
-        await send_error(interaction, error)
+    @classmethod
+    async def from_custom_id(cls, interaction, item, match: re.Match[str]):
+        return cls(match["kind"], match["key"], int(match["page"]), match["slot"])
+
+    @reports_errors
+    async def callback(self, interaction: discord.Interaction) -> None:
+        pages = await pages_of(interaction, self.kind, self.key)
+        page = max(0, min(self.page, len(pages) - 1))  # the pages may have changed since the button was made
+        await interaction.response.edit_message(embed=pages[page], view=pager(self.kind, self.key, page, len(pages)),
+                                                allowed_mentions=NONE)
+
+
+def pager(kind: str, key: str, page: int, count: int) -> discord.ui.View | None:
+    """⏮ ◀ ▶ ⏭ for page `page` of `count` (◀ ▶ only for two pages; nothing for one)."""
+    if count <= 1:
+        return None
+    view = discord.ui.View(timeout=None)
+    targets = {"first": 0, "prev": page - 1, "next": page + 1, "last": count - 1}
+    for slot, _ in PAGE_SLOTS:
+        if count == 2 and slot in ("first", "last"):
+            continue
+        at_edge = page == 0 if slot in ("first", "prev") else page >= count - 1
+        view.add_item(PageButton(kind, key, max(0, min(targets[slot], count - 1)), slot, disabled=at_edge))
+    return view
+
+
+async def pages_of(interaction: discord.Interaction, kind: str, key: str) -> list[discord.Embed]:
+    """The pages a pager shows, rebuilt for this click."""
+    if kind == "note":
+        return note_pages(note_or_error(interaction, key))
+    return await route_pages(interaction, key, full=kind == "full")
+
+
+async def route_pages(interaction: discord.Interaction, target: str, full: bool) -> list[discord.Embed]:
+    """The learner's route to `target` (skipping what they mastered in this server), as pages."""
+    services = services_of(interaction)
+    note = note_or_error(interaction, target)
+    known = await services.mastered(interaction.guild_id, interaction.user.id)
+    route = plan_route(services.answers.corpus, note.id, known, full=full)
+    return path_pages(services.answers.corpus, route, known, in_dm=interaction.guild_id is None)
 
 
 async def show_full_note(interaction: discord.Interaction, note_id: str) -> None:
     """Send the whole note, ephemeral and paged."""
     note = note_or_error(interaction, note_id)
     embeds = note_pages(note)
-    view = PagerView(embeds) if len(embeds) > 1 else discord.utils.MISSING
+    view = pager("note", note.id, 0, len(embeds)) or discord.utils.MISSING
     await interaction.response.send_message(embed=embeds[0], view=view, ephemeral=True, allowed_mentions=NONE)
     await services_of(interaction).record_study(interaction, note.id, "opened")
 
@@ -157,7 +189,7 @@ class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button], template=r"sb:fb
         await interaction.response.send_message("Thanks for the 👍!", ephemeral=True, allowed_mentions=NONE)
 
 
-DYNAMIC_ITEMS = (DetailButton, NextTopicSelect, FeedbackButton)
+DYNAMIC_ITEMS = (DetailButton, NextTopicSelect, FeedbackButton, PageButton)
 
 
 def answer_view(answer: Answer, question_id: int | None) -> discord.ui.View | None:

@@ -26,7 +26,8 @@ if TYPE_CHECKING:  # pragma: no cover
 Period = Literal["all time", "this week", "this month"]
 PERIODS: dict[str, timedelta | None] = {"all time": None, "this week": timedelta(days=7),
                                         "this month": timedelta(days=30)}
-DISCIPLINE_CHOICES = [app_commands.Choice(name=DISCIPLINE_LABELS.get(d, d), value=d) for d in DISCIPLINES]
+MAP_CHOICES = [app_commands.Choice(name=DISCIPLINE_LABELS.get(d, d), value=d) for d in DISCIPLINES] + [
+    app_commands.Choice(name="All topics (overview by discipline)", value="all")]
 
 
 class ProgressCog(commands.Cog, name="Progress"):
@@ -65,14 +66,14 @@ class ProgressCog(commands.Cog, name="Progress"):
 
     @app_commands.command(name="map")
     @app_commands.guild_only()
-    @app_commands.describe(discipline="Only one discipline (default: everything)")
-    @app_commands.choices(discipline=DISCIPLINE_CHOICES)
+    @app_commands.describe(discipline="One discipline's topics, or an overview of all (default: your own map)")
+    @app_commands.choices(discipline=MAP_CHOICES)
     async def map_(self, interaction: discord.Interaction,
                    discipline: Optional[app_commands.Choice[str]] = None) -> None:
-        """The prerequisite map with your progress coloured in."""
+        """Your study map: what you studied and what comes next, one discipline, or all topics."""
+        scope = discipline.value if discipline else "mine"
+        guild_id = guild_id_of(interaction)
         await interaction.response.defer(thinking=True, ephemeral=True)
-        key = discipline.value if discipline else None
-        png = await self.services.study.progress.map_png(guild_id_of(interaction), interaction.user.id, key)
-        await interaction.followup.send(embed=map_embed(key), file=discord.File(io.BytesIO(png), filename="map.png"),
+        png = await self.services.study.progress.map_png(guild_id, interaction.user.id, scope)
+        await interaction.followup.send(embed=map_embed(scope), file=discord.File(io.BytesIO(png), filename="map.png"),
                                         ephemeral=True, allowed_mentions=NONE)
-

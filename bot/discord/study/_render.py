@@ -254,10 +254,15 @@ def solo_score_embed(results: QuizResults, user_id: int) -> discord.Embed:
     correct = mine.correct if mine else 0
     total = results.total_questions
     cheer = "Perfect! 🎉" if correct == total else "Well done!" if correct * 2 >= total else "Keep going!"
+    missed = (mine.answered if mine else 0) - correct
+    relearn = (f"The {missed} you missed come back for a quick relearning step: `/review start` in a few minutes "
+               "and they stick better. " if missed > 1 else
+               "The one you missed comes back for a quick relearning step: `/review start` in a few minutes "
+               "and it sticks better. " if missed == 1 else "")
     return discord.Embed(
         title=f"🏁 Finished: {correct}/{total} right. {cheer}", colour=QUIZ_COLOUR,
-        description=("Every question you answered is now a review card: `/review start` brings it back when "
-                     "it's due. See how you're doing with `/progress`."))
+        description=(f"{relearn}Every question you answered is now a review card: `/review start` brings it back "
+                     "when it's due. See how you're doing with `/progress`."))
 
 
 def group_done_embed(results: QuizResults, user_id: int, started_by: int) -> discord.Embed:
@@ -294,6 +299,9 @@ def review_summary_text(summary: ReviewSummary, zone: str) -> str:
         head = f"Nothing to review right now ({summary.total} card{'s' if summary.total != 1 else ''} in all).{nxt}"
     else:
         head = f"**{summary.due_now}** of your {summary.total} review cards are due."
+        if summary.relearning:
+            head += (f" {summary.relearning} of them you missed lately: a quick relearning step now makes them "
+                     "stick.")
     if summary.reminders_enabled and summary.reminder_hour is not None:
         tail = f"Daily reminder: {summary.reminder_hour:02d}:00 ({zone})."
     else:
@@ -359,11 +367,18 @@ def leaderboard_embed(entries: Iterable[LeaderboardEntry], metric: str, period: 
                          colour=PROGRESS_COLOUR, description="\n".join(lines) if lines else empty)
 
 
-def map_embed(discipline: str | None) -> discord.Embed:
-    title = f"Your study map: {label(discipline)}" if discipline else "Your study map"
-    embed = discord.Embed(title=title, colour=PROGRESS_COLOUR,
-                          description="🟩 mastered · 🟨 studied · ⬜ not yet. Arrows point from a prerequisite "
-                                      "to what builds on it.")
+def map_embed(scope: str) -> discord.Embed:
+    """The card around a map: what it shows and how to read it."""
+    if scope == "mine":
+        title, text = ("Your study map", "🟩 mastered · 🟨 started · 🟦 study next. What you studied most recently "
+                       "and what comes next; `/map discipline:` shows one discipline, or all topics.")
+    elif scope == "all":
+        title, text = ("All topics, by discipline", "Foundations first; arcs join a discipline to those that build "
+                       "on it. Pick a discipline with `/map discipline:` to see its topics.")
+    else:
+        title, text = (f"Your study map: {label(scope)}", "🟩 mastered · 🟨 started · ⬜ not yet · dashed: from "
+                       "other disciplines. Arrows point from a prerequisite to what builds on it.")
+    embed = discord.Embed(title=title, colour=PROGRESS_COLOUR, description=text)
     embed.set_image(url="attachment://map.png")
     return embed
 
