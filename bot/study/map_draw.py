@@ -58,12 +58,15 @@ def font(size: int, bold: bool = False, italic: bool = False) -> ImageFont.FreeT
 def wrap(text: str, face: ImageFont.FreeTypeFont, width: float) -> list[str]:
     """Words wrapped to `width` pixels; a single word wider than that is hyphenated across lines, never cut."""
     lines: list[str] = []
+    hyphenated = False  # the last line ends inside a word: the next piece must start a new line
     for word in text.split():
-        for piece in _split_word(word, face, width):
-            if lines and not lines[-1].endswith("-") and face.getlength(f"{lines[-1]} {piece}") <= width:
+        pieces = _split_word(word, face, width)
+        for i, piece in enumerate(pieces):
+            if lines and not hyphenated and face.getlength(f"{lines[-1]} {piece}") <= width:
                 lines[-1] += " " + piece
             else:
                 lines.append(piece)
+            hyphenated = i < len(pieces) - 1
     return lines or [""]
 
 
