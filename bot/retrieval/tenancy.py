@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict
+from collections import ChainMap, OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,17 +31,19 @@ SERVER_CACHE_SUFFIX = "#server-notes"
 
 
 class LayeredSpeller(Speller):
-    """The base speller plus a server's own words: they are never "corrected" away and are targets too."""
+    """The base speller plus a server's own words: they are never "corrected" away and are targets too.
+
+    The base's vocabulary is consulted, never copied: a server costs only its own words.
+    """
 
     def __init__(self, base: Speller, targets: dict[str, int]):
-        super().__init__((), targets)
+        super().__init__((), targets)  # the deletes table of the server's words only
         self.base = base
-        self.known = base.known | frozenset(targets)
-        self.targets = {**base.targets, **{w: base.targets.get(w, 0) + n for w, n in targets.items()}}
+        self.targets = ChainMap({w: base.targets.get(w, 0) + n for w, n in targets.items()}, base.targets)
 
     def _correct(self, word: str) -> str:
         lower = word.lower()
-        if lower in self.known or len(lower) < 5:
+        if lower in self.known or lower in self.base.known or len(lower) < 5:
             return word
         deletes = set(_deletes(lower))
         candidates = {c for d in deletes for table in (self.base._by_delete, self._by_delete) for c in table.get(d, ())}
