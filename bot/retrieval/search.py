@@ -141,7 +141,8 @@ def fuse(parts: list[NoteScores], mode: Mode = "hybrid") -> list[NoteHit]:
 class Retriever:
     """Ranks notes for questions over one LoadedIndex. Immutable once built; safe to share across threads."""
 
-    def __init__(self, loaded: LoadedIndex, general_words: frozenset[str] = frozenset()):
+    def __init__(self, loaded: LoadedIndex, general_words: frozenset[str] = frozenset(),
+                 reader: QuestionReader | None = None):
         self.loaded = loaded
         self.chunks = loaded.chunks
         self._note_chunks: dict[str, list[int]] = defaultdict(list)
@@ -158,7 +159,7 @@ class Retriever:
                       for c in self.chunks]
         self._bm25 = bm25s.BM25()
         self._bm25.index(bm25s.tokenization.Tokenized(ids=corpus_ids, vocab=self._vocab), show_progress=False)
-        self.reader = QuestionReader(_speller(self.chunks, general_words))
+        self.reader = reader or QuestionReader(_speller(self.chunks, general_words))
 
     def read(self, question: str) -> str:
         """The text of a learner's post that retrieval reads (see bot.retrieval.question)."""

@@ -177,9 +177,10 @@ class ServerIndexes:
         started = time.perf_counter()
         chunks = [c for note in server.notes.values() for c in chunk_note(note)]
         vectors, embedded = self._vectors_for(chunks)
-        retriever = Retriever(_in_memory(chunks, vectors, self.embedder.name))
         speller = LayeredSpeller(base.reader.speller or Speller((), {}), speller_targets(word_counts(chunks)))
-        own = OwnIndex(server.version, base, retriever, QuestionReader(speller), frozenset(server.notes),
+        reader = QuestionReader(speller)
+        retriever = Retriever(_in_memory(chunks, vectors, self.embedder.name), reader=reader)
+        own = OwnIndex(server.version, base, retriever, reader, frozenset(server.notes),
                        time.perf_counter() - started, embedded)
         self._built[server.guild_id] = own
         self._built.move_to_end(server.guild_id)
