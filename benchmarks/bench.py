@@ -267,7 +267,7 @@ def bench_latency(svc, qs: list[str], rounds: int) -> dict:
         t4 = time.perf_counter()
         hits = retr.rank(cq, vec[0], "hybrid", dense[0])
         t5 = time.perf_counter()
-        svc._compose(state, cq, hits, frozenset(), None)
+        svc._compose(svc.view(None), cq, hits, frozenset(), None)
         t6 = time.perf_counter()
         stages["check"].append(t1 - t0)
         stages["encode"].append(t2 - t1)

@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     )
     ann_threshold: int = Field(default=50_000, description="Chunk count above which an approximate index is built")
     max_question_chars: int = Field(default=4000, ge=20)
+    server_index_cache: int = Field(default=64, ge=1, description="Server indexes kept in memory (LRU)")
+
+    # Server notes (each server's own notes, in the database)
+    server_notes_max: int = Field(default=200, ge=0, description="Notes a server may add")
+    server_note_max_bytes: int = Field(default=50_000, ge=1000, description="Size limit of one server note")
 
     # Discord
     discord_token: SecretStr | None = Field(default=None, validation_alias=AliasChoices("DISCORD_TOKEN", "STUDYBOT_DISCORD_TOKEN"))

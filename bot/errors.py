@@ -57,3 +57,15 @@ class PermissionDenied(StudybotError):
 
 class Busy(StudybotError):
     """The operation is already running; try again shortly."""
+
+
+class NoteInvalid(CorpusInvalid):
+    """A server note failed validation; nothing was changed."""
+
+    def __init__(self, problems: Sequence["Problem"]):
+        super().__init__(problems)
+        shown = "\n".join(str(p) for p in self.problems[:15])
+        self.args = (f"The note has problems, so nothing was changed:\n```\n{shown[:1500]}\n```",)
+
+    def __str__(self) -> str:
+        return self.args[0]

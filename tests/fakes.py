@@ -50,9 +50,13 @@ def fake_interaction(client, user=None, guild_id: int = 5000, channel_id: int = 
 class FakeClient:
     """Just what cogs and views read from the client: its services."""
 
-    def __init__(self, services):
+    def __init__(self, services, owner_ids: frozenset[int] = frozenset()):
         self.services = services
         self.user = None
+        self.owner_ids = owner_ids
+
+    async def is_owner(self, user) -> bool:
+        return user.id in self.owner_ids
 
 
 def sent(mock_call) -> dict:

@@ -11,8 +11,10 @@ import discord
 from discord.ext import commands
 
 from bot.config import Settings
+from bot.curation import CurationService
 from bot.discord.errors import StudyTree
 from bot.discord.limits import Cooldown
+from bot.knowledge.corpus import Corpus
 from bot.retrieval.answering import Answer, AnswerService
 from bot.retrieval.batching import MicroBatcher
 from bot.study.service import StudyService
@@ -31,18 +33,23 @@ class Services:
     batcher: MicroBatcher
     study: StudyService
     cooldown: Cooldown
+    curation: CurationService
     corpus_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     # The few cross-feature steps every cog shares.
     async def ask(self, guild_id: int | None, user_id: int, question: str) -> tuple[Answer, int | None]:
         """Answer off the event loop (micro-batched) and log it; returns the answer and its log id."""
         known = await self.mastered(guild_id, user_id)
-        answer = await self.batcher.answer(question, known)
+        answer = await self.batcher.answer(question, known, guild_id)
         if guild_id is None:
             return answer, None
         qid = await self.study.questions.log(guild_id, user_id, answer.question, answer.answered,
                                              answer.best.id if answer.best else None)
         return answer, qid
+
+    def corpus(self, guild_id: int | None) -> Corpus:
+        """The notes a server sees (base + its own - hidden); the base corpus in DMs."""
+        return self.answers.corpus_for(guild_id)
 
     async def study_channels(self, guild_id: int) -> frozenset[int]:
         return (await self.study.admin.config(guild_id)).study_channel_ids
@@ -83,9 +90,14 @@ async def build_services(settings: Settings, answers: AnswerService | None = Non
             log.info("index built: %s", report.summary)
         for problem in answers.corpus_problems:
             log.warning("corpus problem (serving the last good index): %s", problem)
-    study = await StudyService.open(settings.database_path, lambda: answers.corpus)
+    study = await StudyService.open(settings.database_path, answers.corpus_for)
+    curation = CurationService(study.store, answers, settings)
+    restored = await curation.restore()
+    if restored:
+        log.info("server notes restored for %d server(s)", restored)
     return Services(settings=settings, answers=answers, batcher=MicroBatcher(answers), study=study,
-                    cooldown=Cooldown(settings.question_cooldown_burst, settings.question_cooldown_seconds))
+                    cooldown=Cooldown(settings.question_cooldown_burst, settings.question_cooldown_seconds),
+                    curation=curation)
 
 
 def intents() -> discord.Intents:

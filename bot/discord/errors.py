@@ -17,6 +17,10 @@ class NotModerator(app_commands.CheckFailure):
     """The user lacks Manage Server and the guild's moderator role."""
 
 
+class NotOwner(app_commands.CheckFailure):
+    """The user is not one of the bot's owners (the application's owner or team, or STUDYBOT_OWNER_IDS)."""
+
+
 class OnCooldown(app_commands.CheckFailure):
     """The user asked too fast."""
 
@@ -36,6 +40,9 @@ def user_message(error: BaseException) -> str:
     if isinstance(error, NotModerator):
         return ("Only moderators can do that: members with **Manage Server**, or the moderator role set "
                 "with `/config moderator-role`.")
+    if isinstance(error, NotOwner):
+        return ("Only the bot's owners can change the base corpus that every server shares. Moderators manage "
+                "this server's own notes with `/corpus add`, `/corpus hide` and `/corpus remove`.")
     if isinstance(error, OnCooldown):
         return f"You're asking faster than I can keep up. Try again in {max(1, round(error.retry_after))} s."
     if isinstance(error, app_commands.NoPrivateMessage):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 import time
 from dataclasses import dataclass, field
 
@@ -16,6 +17,7 @@ from bot.retrieval.embedding import Embedder
 from bot.retrieval.index import BuildReport, IndexStore, LoadedIndex
 from bot.retrieval.question import strip_markup
 from bot.retrieval.search import NoteHit, Retriever
+from bot.retrieval.tenancy import ServerIndexes, View
 
 # The refusal gate, calibrated on eval/dev.jsonl and eval/real.jsonl together (see docs/EVALUATION.md).
 # Answered when the top note's cosine reaches ANSWER_THRESHOLD + CONFIDENT_MARGIN, or when it reaches
@@ -143,6 +145,7 @@ class AnswerService:
         self.corpus_problems: list = []  # problems of the files on disk while the last good index serves
         self._refresh_lock = threading.Lock()
         self._general_words: frozenset[str] | None = None
+        self.servers = ServerIndexes(self.embedder, Path(settings.index_dir) / "cache", settings.server_index_cache)
 
     # -- lifecycle -----------------------------------------------------------------------------------
     def _retriever(self, loaded: LoadedIndex) -> Retriever:
@@ -158,7 +161,17 @@ class AnswerService:
 
     @property
     def corpus(self) -> Corpus:
+        """The base corpus (what every server starts from; what DMs see)."""
         return self.state.corpus
+
+    def corpus_for(self, guild_id: int | None) -> Corpus:
+        """The notes a server sees: the base plus its own notes minus the ones it hides (DMs: the base)."""
+        return self.servers.corpus(guild_id, self.state.corpus)
+
+    def view(self, guild_id: int | None) -> View:
+        """What a server searches: the shared base index and, when it has notes, its own index."""
+        state = self.state
+        return self.servers.view(guild_id, state.corpus, state.retriever)
 
     @property
     def ready(self) -> bool:
@@ -220,32 +233,33 @@ class AnswerService:
                                f"{self.settings.max_question_chars} characters.")
         return q
 
-    def answer(self, question: str, known: frozenset[str] = frozenset(), max_notes: int | None = None) -> Answer:
-        """Answer one question."""
-        return self.answer_many([question], known=known, max_notes=max_notes)[0]
+    def answer(self, question: str, known: frozenset[str] = frozenset(), max_notes: int | None = None,
+               guild_id: int | None = None) -> Answer:
+        """Answer one question from what the server `guild_id` sees (None: the base corpus, as in DMs)."""
+        return self.answer_many([question], known=known, max_notes=max_notes, guild_id=guild_id)[0]
 
     def answer_many(self, questions: list[str], known: frozenset[str] = frozenset(),
-                    max_notes: int | None = None) -> list[Answer]:
-        """Answer several questions with one batched embedding pass."""
+                    max_notes: int | None = None, guild_id: int | None = None) -> list[Answer]:
+        """Answer several questions of one server with one batched embedding pass."""
         cleaned = [self.check_question(q) for q in questions]
-        state = self.state  # one generation for the whole batch, even if a refresh swaps meanwhile
-        readings = [state.retriever.read(q) for q in cleaned]
-        return self._answer(state, cleaned, readings, self.embedder.encode(readings), known, max_notes)
+        view = self.view(guild_id)  # one generation for the whole batch, even if a refresh swaps meanwhile
+        readings = [view.read(q) for q in cleaned]
+        return self._answer(view, cleaned, readings, self.embedder.encode(readings), known, max_notes)
 
-    def reading(self, question: str) -> str:
+    def reading(self, question: str, guild_id: int | None = None) -> str:
         """What retrieval reads of a checked question: markup, code, greetings and typos handled."""
-        return self.state.retriever.read(question)
+        return self.view(guild_id).read(question)
 
-    def answer_vectors(self, questions: list[str], vectors: np.ndarray, known: frozenset[str] = frozenset()) -> list[Answer]:
+    def answer_vectors(self, questions: list[str], vectors: np.ndarray, known: frozenset[str] = frozenset(),
+                       guild_id: int | None = None) -> list[Answer]:
         """Answer questions whose readings were embedded elsewhere (the micro-batcher)."""
-        state = self.state
-        return self._answer(state, questions, [state.retriever.read(q) for q in questions], vectors, known, None)
+        view = self.view(guild_id)
+        return self._answer(view, questions, [view.read(q) for q in questions], vectors, known, None)
 
-    def _answer(self, state: LiveState, questions: list[str], readings: list[str], vectors: np.ndarray,
+    def _answer(self, view: View, questions: list[str], readings: list[str], vectors: np.ndarray,
                 known: frozenset[str], max_notes: int | None) -> list[Answer]:
-        dense = state.retriever.dense_chunks(vectors)
-        return [self._compose(state, q, state.retriever.rank(r, v, "hybrid", d), state.retriever.coverage(r),
-                              known, max_notes)
+        dense = view.base.dense_chunks(vectors)
+        return [self._compose(view, q, view.rank(r, v, "hybrid", d), view.coverage(r), known, max_notes)
                 for q, r, v, d in zip(questions, readings, vectors, dense)]
 
     def is_answerable(self, hits: list[NoteHit], coverage: float = 1.0, threshold: float | None = None) -> bool:
@@ -255,9 +269,9 @@ class AnswerService:
             return False
         return hits[0].dense >= low + CONFIDENT_MARGIN or coverage >= MIN_COVERAGE
 
-    def _compose(self, state: LiveState, question: str, hits: list[NoteHit], coverage: float,
+    def _compose(self, view: View, question: str, hits: list[NoteHit], coverage: float,
                  known: frozenset[str], max_notes: int | None) -> Answer:
-        corpus, chunks = state.corpus, state.retriever.chunks
+        corpus = view.corpus
         limit = max_notes or self.settings.max_notes
         similarity = {h.note_id: h.dense for h in hits}
         if not self.is_answerable(hits, coverage):
@@ -273,7 +287,7 @@ class AnswerService:
         chosen = [chosen[0]] + [h for h in chosen[1:] if h.dense >= max(self.threshold, best_dense - SECONDARY_MARGIN)]
         results = []
         for h in chosen:
-            note, chunk = corpus.notes[h.note_id], chunks[h.passage_chunk]
+            note, chunk = corpus.notes[h.note_id], view.passage(h)
             results.append(Result(note.id, note.title, note.discipline, round(h.dense, 4), chunk.text,
                                   note.path, chunk.heading))
         best_note = corpus.notes[chosen[0].note_id]

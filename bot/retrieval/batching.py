@@ -21,6 +21,7 @@ from bot.retrieval.answering import Answer, AnswerService
 class _Pending:
     question: str
     known: frozenset[str]
+    guild_id: int | None
     future: asyncio.Future
 
 
@@ -36,14 +37,14 @@ class MicroBatcher:
         self._composing: asyncio.Task | None = None
         self.batches: list[int] = []  # sizes of the batches run (for stats and benchmarks)
 
-    async def answer(self, question: str, known: frozenset[str] = frozenset()) -> Answer:
-        """Answer one question; raises the service's StudybotError for bad input."""
+    async def answer(self, question: str, known: frozenset[str] = frozenset(), guild_id: int | None = None) -> Answer:
+        """Answer one question from what server `guild_id` sees; raises the service's StudybotError for bad input."""
         q = self.service.check_question(question)  # fail fast, before queueing
         loop = asyncio.get_running_loop()
         if self._queue is None or self._worker is None or self._worker.done():
             self._queue = asyncio.Queue()
             self._worker = loop.create_task(self._run(), name="studybot-micro-batcher")
-        pending = _Pending(q, known, loop.create_future())
+        pending = _Pending(q, known, guild_id, loop.create_future())
         await self._queue.put(pending)
         return await pending.future
 
@@ -84,7 +85,7 @@ class MicroBatcher:
                 continue
             self.batches.append(len(batch))
             try:
-                vectors = await asyncio.to_thread(self.service.embedder.encode, [self.service.reading(p.question) for p in batch])
+                vectors = await asyncio.to_thread(self.service.embedder.encode, self._readings(batch))
             except Exception as exc:  # noqa: BLE001 - delivered to every waiter, the worker lives on
                 _fail(batch, exc)
                 continue
@@ -102,11 +103,15 @@ class MicroBatcher:
             if not p.future.done():
                 p.future.set_result(a)
 
+    def _readings(self, batch: list[_Pending]) -> list[str]:
+        return [self.service.reading(p.question, p.guild_id) for p in batch]
+
     def _answers(self, batch: list[_Pending], vectors) -> list[Answer]:
         service = self.service
-        if len({p.known for p in batch}) == 1:
-            return service.answer_vectors([p.question for p in batch], vectors, batch[0].known)
-        return [service.answer_vectors([p.question], vectors[i:i + 1], p.known)[0] for i, p in enumerate(batch)]
+        if len({(p.known, p.guild_id) for p in batch}) == 1:
+            return service.answer_vectors([p.question for p in batch], vectors, batch[0].known, batch[0].guild_id)
+        return [service.answer_vectors([p.question], vectors[i:i + 1], p.known, p.guild_id)[0]
+                for i, p in enumerate(batch)]
 
 
 def _fail(batch: list[_Pending], exc: BaseException) -> None:

@@ -135,7 +135,7 @@ def suggest_next(corpus: Corpus, mastered: frozenset[str], studied: Mapping[str,
 class ProgressService:
     """A learner's progress in one server, leaderboards and the study map."""
 
-    def __init__(self, store: Store, corpus_provider: Callable[[], Corpus]):
+    def __init__(self, store: Store, corpus_provider: Callable[[int | None], Corpus]):
         self._store = store
         self._corpus = corpus_provider
 
@@ -150,7 +150,7 @@ class ProgressService:
 
     async def mastered(self, guild_id: int, user_id: int) -> frozenset[str]:
         """Ids of the notes this learner has mastered (pass as `known` to the answer service)."""
-        corpus = self._corpus()
+        corpus = self._corpus(guild_id)
         return frozenset(n for n in mastered_notes(await self._store.attempts(guild_id, user_id=user_id))
                          if n in corpus.notes)
 
@@ -161,7 +161,7 @@ class ProgressService:
 
     async def report(self, guild_id: int, user_id: int, now: datetime | None = None) -> ProgressReport:
         """Topics studied, mastery per discipline, streak and answer counts."""
-        corpus = self._corpus()
+        corpus = self._corpus(guild_id)
         attempts = await self._store.attempts(guild_id, user_id=user_id)
         mastered = frozenset(n for n in mastered_notes(attempts) if n in corpus.notes)
         counts: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(EVENT_KINDS, 0))
@@ -197,7 +197,7 @@ class ProgressService:
             return rank_scores(await self._store.correct_counts(guild_id, since, group_id, limit), limit)
         if metric != "mastered":
             raise InvalidInput("Rank by 'correct' answers or 'mastered' notes.")
-        notes = self._corpus().notes
+        notes = self._corpus(guild_id).notes
         per_user: dict[int, list[Attempt]] = defaultdict(list)
         for a in await self._store.attempts(guild_id, since=since, group_id=group_id):
             per_user[a.user_id].append(a)
@@ -209,7 +209,7 @@ class ProgressService:
         """Personal next topics with reasons: skips mastered notes, prefers ones whose prerequisites are mastered."""
         if discipline is not None and discipline not in DISCIPLINES:
             raise InvalidInput(f"Unknown discipline '{discipline}' (one of: {', '.join(DISCIPLINES)}).")
-        corpus = self._corpus()
+        corpus = self._corpus(guild_id)
         mastered = await self.mastered(guild_id, user_id)
         studied: dict[str, datetime] = {}
         for c in await self._store.event_counts(guild_id, user_id):
@@ -224,7 +224,7 @@ class ProgressService:
         """
         if scope not in ("mine", "all") and scope not in DISCIPLINES:
             raise InvalidInput(f"Unknown discipline '{scope}' (one of: {', '.join(DISCIPLINES)}).")
-        corpus = self._corpus()
+        corpus = self._corpus(guild_id)
         mastered = await self.mastered(guild_id, user_id)
         last: dict[str, datetime] = {}
         for c in await self._store.event_counts(guild_id, user_id):

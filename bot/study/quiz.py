@@ -131,7 +131,7 @@ def score_run(attempts: Sequence[Attempt]) -> tuple[QuizScore, ...]:
 class QuizService:
     """Start, answer, finish and score quizzes (solo, group and review runs)."""
 
-    def __init__(self, store: Store, corpus_provider: Callable[[], Corpus]):
+    def __init__(self, store: Store, corpus_provider: Callable[[int | None], Corpus]):
         self._store = store
         self._corpus = corpus_provider
 
@@ -141,7 +141,7 @@ class QuizService:
         """A new run of `size` questions from a note, a discipline or everything (group: anyone may answer)."""
         if not 1 <= size <= MAX_QUESTIONS:
             raise InvalidInput(f"A quiz has 1 to {MAX_QUESTIONS} questions.")
-        corpus = self._corpus()
+        corpus = self._corpus(guild_id)
         where = resolve_scope(corpus, scope)
         candidates = candidate_items(corpus, where)
         if not candidates:
@@ -159,7 +159,7 @@ class QuizService:
         now = now_or_utc(now)
         if not 1 <= size <= MAX_QUESTIONS:
             raise InvalidInput(f"A review has 1 to {MAX_QUESTIONS} questions.")
-        corpus = self._corpus()
+        corpus = self._corpus(guild_id)
         due = await due_now(self._store, guild_id, user_id, now, limit=size * 3)
         items = [(n, i) for n, i, _ in due if (note := corpus.get(n)) is not None and i < len(note.quiz)][:size]
         if not items:
@@ -181,7 +181,7 @@ class QuizService:
         answered: frozenset[int] = frozenset()
         if user_id is not None:
             answered = _positions(run, await self._store.run_attempts(guild_id, run_id, user_id))
-        return self._view(run, self._corpus(), answered)
+        return self._view(run, self._corpus(guild_id), answered)
 
     async def answer(self, guild_id: int, run_id: int, user_id: int, position: int, choice: int,
                      now: datetime | None = None) -> AnswerOutcome:
@@ -195,7 +195,7 @@ class QuizService:
         if not 0 <= position < len(run.questions):
             raise InvalidInput(f"This quiz has questions 1 to {len(run.questions)}.")
         q = run.questions[position]
-        resolved = resolve_item(self._corpus(), q)
+        resolved = resolve_item(self._corpus(guild_id), q)
         if resolved is None:
             raise NotFound("This question was removed from the notes since the quiz started; skip it.")
         note, item = resolved

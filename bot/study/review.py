@@ -101,7 +101,7 @@ async def due_now(store: Store, guild_id: int, user_id: int, now: datetime,
 class ReviewService:
     """Review cards of one learner in one server: counts, adding a note's items, daily DM opt-in."""
 
-    def __init__(self, store: Store, corpus_provider: Callable[[], Corpus]):
+    def __init__(self, store: Store, corpus_provider: Callable[[int | None], Corpus]):
         self._store = store
         self._corpus = corpus_provider
 
@@ -118,7 +118,7 @@ class ReviewService:
     async def study_note(self, guild_id: int, user_id: int, note_id: str, now: datetime | None = None) -> int:
         """Record that the learner opened a note and add its quiz items as cards due tomorrow; returns how many."""
         now = now_or_utc(now)
-        note = self._corpus().get(note_id)
+        note = self._corpus(guild_id).get(note_id)
         if note is None:
             raise NotFound(f"There is no note '{note_id}'.")
         zone = resolve_zone(await self._store.timezone(user_id))

@@ -29,9 +29,9 @@ from bot.study.storage import Store
 
 
 class StudyService:
-    """The study layer's facade over one Store and the current corpus."""
+    """The study layer's facade over one Store and the notes each server sees (`corpus_provider(guild_id)`)."""
 
-    def __init__(self, store: Store, corpus_provider: Callable[[], Corpus]):
+    def __init__(self, store: Store, corpus_provider: Callable[[int | None], Corpus]):
         self.store = store
         self.admin = AdminService(store)
         self.questions = QuestionService(store)
@@ -41,7 +41,7 @@ class StudyService:
         self.progress = ProgressService(store, corpus_provider)
 
     @classmethod
-    async def open(cls, database_path: Path | str, corpus_provider: Callable[[], Corpus]) -> StudyService:
+    async def open(cls, database_path: Path | str, corpus_provider: Callable[[int | None], Corpus]) -> StudyService:
         """Open (and migrate) the database at `database_path` (e.g. `settings.database_path`)."""
         return cls(await Store.open(database_path), corpus_provider)
 

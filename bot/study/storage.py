@@ -223,6 +223,26 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (guild_id, user_id, day)
     );
     """,
+    # 4: server notes (their SQL is in bot/curation/store.py): a server's own notes, which override base notes of
+    # the same id in that server only, the base notes it hides, and the note an audited action concerns.
+    """
+    CREATE TABLE server_notes (
+        guild_id   INTEGER NOT NULL,
+        note_id    TEXT NOT NULL,
+        markdown   TEXT NOT NULL,
+        updated_by INTEGER NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (guild_id, note_id)
+    );
+    CREATE TABLE server_hidden (
+        guild_id  INTEGER NOT NULL,
+        note_id   TEXT NOT NULL,
+        hidden_by INTEGER NOT NULL,
+        hidden_at TEXT NOT NULL,
+        PRIMARY KEY (guild_id, note_id)
+    );
+    ALTER TABLE audit_log ADD COLUMN note_id TEXT;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -339,6 +359,8 @@ class Store:
                 yield self._db
             finally:
                 await asyncio.shield(self._end("COMMIT"))
+
+    read = _read  # for feature modules that keep their SQL together elsewhere (bot/curation/store.py)
 
     async def _end(self, statement: str) -> None:
         """End the open transaction. Queued behind any statement still running (even of a cancelled task);

@@ -7,6 +7,8 @@ from bot.discord.app import build_services
 from bot.retrieval.answering import AnswerService
 from tests.fakes import FakeClient
 
+OWNER = 4242  # a bot owner (STUDYBOT_OWNER_IDS), no moderator
+
 
 @pytest_asyncio.fixture(loop_scope="function")
 async def services(tmp_path, small_corpus, seeded_index_dir, embedder):
@@ -19,4 +21,4 @@ async def services(tmp_path, small_corpus, seeded_index_dir, embedder):
 
 @pytest_asyncio.fixture(loop_scope="function")
 async def client(services):
-    return FakeClient(services)
+    return FakeClient(services, owner_ids=frozenset({OWNER}))

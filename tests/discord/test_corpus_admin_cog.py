@@ -1,4 +1,4 @@
-"""Moderator commands with strict fakes: permission checks, reload outcomes, add/remove safety."""
+"""/corpus with strict fakes: who may change what, and that a server's change stays in that server."""
 
 from __future__ import annotations
 
@@ -7,16 +7,23 @@ from unittest.mock import AsyncMock, MagicMock
 import discord
 import pytest
 
-from bot.discord.corpus_admin._cog import CorpusAdminCog, is_moderator
-from bot.discord.errors import NotModerator
-from bot.errors import InvalidInput
+from bot.discord.corpus_admin._cog import CorpusAdminCog, is_moderator, is_owner
+from bot.discord.errors import NotModerator, NotOwner
+from bot.errors import InvalidInput, NoteInvalid
+from tests.discord.conftest import OWNER  # noqa: F401 - the owner the fixtures set
 from tests.fakes import fake_interaction, fake_member, sent
 from tests.notes_factory import note_text
+
+OTHER_GUILD = 5001
 
 
 @pytest.fixture
 def cog(client, services):
     return CorpusAdminCog(client, services)
+
+
+def moderator_interaction(client, guild_id: int = 5000):
+    return fake_interaction(client, user=fake_member(manage_guild=True), guild_id=guild_id)
 
 
 async def test_non_moderator_is_refused(client):
@@ -30,15 +37,21 @@ async def test_manage_server_or_moderator_role_is_allowed(client, services):
     assert await is_moderator(fake_interaction(client, user=fake_member(roles=[777])))
 
 
-async def test_reload_reports_changes_and_audits(cog, client, services):
+async def test_only_owners_may_reload_the_base(client):
+    with pytest.raises(NotOwner):
+        await is_owner(moderator_interaction(client))
+    assert await is_owner(fake_interaction(client, user=fake_member(user_id=OWNER)))
+
+
+async def test_owner_reload_reports_changes_and_audits(cog, client, services):
     path = services.settings.corpus_dir / "calculus" / "chain-rule.md"
     path.write_text(path.read_text().replace("rates of change multiply", "rates of change multiply (always)"))
-    interaction = fake_interaction(client, user=fake_member(manage_guild=True))
+    interaction = fake_interaction(client, user=fake_member(user_id=OWNER))
     await cog.reload.callback(cog, interaction)
     embed = sent(interaction.followup.send)["embed"]
     assert "**Changed:** chain-rule" in embed.description
-    audit = await services.study.admin.audit_log(5000)
-    assert audit[0].action == "corpus.reload" and audit[0].actor_id == interaction.user.id
+    audit = await services.curation.audit_log(5000)
+    assert audit[0].action == "base.reload" and audit[0].actor_id == OWNER
 
 
 def attachment(name: str, data: bytes) -> MagicMock:
@@ -51,28 +64,39 @@ def attachment(name: str, data: bytes) -> MagicMock:
 
 async def test_add_rejects_a_broken_note_and_changes_nothing(cog, client, services):
     bad = note_text("bad-note", "calculus", prerequisites=["ghost"])
-    interaction = fake_interaction(client, user=fake_member(manage_guild=True))
-    await cog.add.callback(cog, interaction, file=attachment("bad-note.md", bad.encode()))
-    embed = sent(interaction.followup.send)["embed"]
-    assert "not added" in embed.title and "unknown prerequisite 'ghost'" in embed.description
-    assert not (services.settings.corpus_dir / "calculus" / "bad-note.md").exists()
-    assert services.answers.corpus.get("bad-note") is None
+    with pytest.raises(NoteInvalid, match="unknown prerequisite 'ghost'"):
+        await cog.add.callback(cog, moderator_interaction(client), file=attachment("bad-note.md", bad.encode()))
+    assert services.corpus(5000).get("bad-note") is None
+    assert await services.curation.notes.notes(5000) == []
 
 
-async def test_add_refuses_non_markdown(cog, client):
+async def test_add_refuses_non_markdown_before_deferring(cog, client):
+    interaction = moderator_interaction(client)
     with pytest.raises(InvalidInput, match=r"\.md"):
-        await cog.add.callback(cog, fake_interaction(client, user=fake_member(manage_guild=True)),
-                               file=attachment("notes.pdf", b"%PDF"))
+        await cog.add.callback(cog, interaction, file=attachment("notes.pdf", b"%PDF"))
+    interaction.response.defer.assert_not_awaited()
 
 
-async def test_remove_refuses_a_note_others_depend_on(cog, client):
-    with pytest.raises(InvalidInput, match="prerequisite of"):
-        await cog.remove.callback(cog, fake_interaction(client, user=fake_member(manage_guild=True)),
-                                  id="derivatives")
+async def test_add_is_for_this_server_only_and_never_writes_the_shared_folder(cog, client, services):
+    before = sorted(p.name for p in services.settings.corpus_dir.rglob("*.md"))
+    interaction = moderator_interaction(client)
+    await cog.add.callback(cog, interaction, file=attachment("sigmoid.md", note_text("sigmoid", "calculus").encode()))
+    assert "in this server only" in sent(interaction.followup.send)["embed"].description
+    assert services.corpus(5000).get("sigmoid") is not None
+    assert services.corpus(OTHER_GUILD).get("sigmoid") is None and services.corpus(None).get("sigmoid") is None
+    assert sorted(p.name for p in services.settings.corpus_dir.rglob("*.md")) == before
 
 
-async def test_remove_a_leaf_note(cog, client, services):
-    interaction = fake_interaction(client, user=fake_member(manage_guild=True))
-    await cog.remove.callback(cog, interaction, id="bayes-theorem")
-    assert "**Removed:** bayes-theorem" in sent(interaction.followup.send)["embed"].description
-    assert services.answers.corpus.get("bayes-theorem") is None
+async def test_remove_refuses_a_base_note(cog, client):
+    with pytest.raises(InvalidInput, match="base note"):
+        await cog.remove.callback(cog, moderator_interaction(client), id="bayes-theorem")
+
+
+async def test_hide_then_unhide_a_base_note_in_one_server(cog, client, services):
+    interaction = moderator_interaction(client)
+    await cog.hide.callback(cog, interaction, id="bayes-theorem")
+    assert "hidden in this server only" in sent(interaction.response.send_message)["embed"].description
+    assert services.corpus(5000).get("bayes-theorem") is None
+    assert services.corpus(OTHER_GUILD).get("bayes-theorem") is not None
+    await cog.unhide.callback(cog, moderator_interaction(client), id="bayes-theorem")
+    assert services.corpus(5000).get("bayes-theorem") is not None

@@ -229,6 +229,7 @@ class FakeDiscord:
         self._client_task: Optional[asyncio.Task] = None
         self._log_handler = _ErrorLog(self.client_errors)
         self.base_url = ""
+        self.other_guilds: Dict[int, Dict[str, Any]] = {}  # more guilds (add_guild): same members and roles
         # The guild and its default population.
         self.guild_id = self._snowflake()
         self.guild_name = guild_name
@@ -283,10 +284,23 @@ class FakeDiscord:
         self.roles[rid] = role
         return role
 
-    def add_channel(self, name: str, *, type: int = 0, topic: Optional[str] = None) -> Dict[str, Any]:
+    def add_guild(self, name: str) -> Dict[str, Any]:
+        """Another guild the bot is in, with the same members and roles as the first (its own @everyone and
+        channels). Call before ``connect``. Returns ``{"id", "name", "general"}``; add channels with
+        ``add_channel(name, guild=...)``."""
+        gid = self._snowflake()
+        everyone = {**self.everyone_role, "id": str(gid)}
+        guild = {"id": str(gid), "name": name, "everyone": everyone}
+        self.other_guilds[gid] = guild
+        guild["general"] = self.add_channel("general", guild=guild)
+        return guild
+
+    def add_channel(self, name: str, *, type: int = 0, topic: Optional[str] = None,
+                    guild: Any = None) -> Dict[str, Any]:
         """Add a guild text channel (type 0). After ``connect`` also ``await fake.dispatch("CHANNEL_CREATE", ch)``."""
         cid = self._snowflake()
-        ch = {"id": str(cid), "type": type, "guild_id": str(self.guild_id), "name": name,
+        gid = _id(guild) if guild is not None else self.guild_id
+        ch = {"id": str(cid), "type": type, "guild_id": str(gid), "name": name,
               "position": len(self.channels), "parent_id": None, "topic": topic, "nsfw": False,
               "permission_overwrites": [], "rate_limit_per_user": 0,
               "last_message_id": None, "flags": 0}
@@ -332,11 +346,16 @@ class FakeDiscord:
             out["permissions"] = str(self.permissions_of(user))
         return out
 
-    def guild_payload(self) -> Dict[str, Any]:
-        """The GUILD_CREATE payload built from the current state."""
-        return {"id": str(self.guild_id), "name": self.guild_name, "owner_id": str(self.owner_id), "icon": None,
-                "features": [], "roles": list(self.roles.values()), "emojis": [], "stickers": [],
-                "channels": [c for c in self.channels.values() if c["type"] != 1],
+    def guild_payload(self, guild_id: Optional[int] = None) -> Dict[str, Any]:
+        """The GUILD_CREATE payload built from the current state (of the first guild by default)."""
+        gid = guild_id or self.guild_id
+        roles = list(self.roles.values())
+        if gid != self.guild_id:
+            roles = [self.other_guilds[gid]["everyone"]] + [r for r in roles if int(r["id"]) != self.guild_id]
+        return {"id": str(gid), "name": self.other_guilds[gid]["name"] if gid != self.guild_id else self.guild_name,
+                "owner_id": str(self.owner_id), "icon": None,
+                "features": [], "roles": roles, "emojis": [], "stickers": [],
+                "channels": [c for c in self.channels.values() if c["type"] != 1 and int(c["guild_id"]) == gid],
                 "members": [self._member_payload(uid) for uid in self.members],
                 "member_count": len(self.members), "large": False, "unavailable": False, "joined_at": JOINED_AT,
                 "threads": [], "presences": [], "voice_states": [], "stage_instances": [], "guild_scheduled_events": [],
@@ -523,16 +542,18 @@ class FakeDiscord:
                 seq = conn.seq
             await conn.ws.send_str(json.dumps({"op": op, "d": d, "s": seq, "t": t}))
 
-    def _owns_guild(self, conn: _Conn) -> bool:
-        return conn.shard is None or (self.guild_id >> 22) % conn.shard[1] == conn.shard[0]
+    def _owns_guild(self, conn: _Conn, guild_id: Optional[int] = None) -> bool:
+        gid = guild_id or self.guild_id
+        return conn.shard is None or (gid >> 22) % conn.shard[1] == conn.shard[0]
 
     async def dispatch(self, event: str, data: Dict[str, Any], *, intent: int = 0, guild: bool = True) -> None:
         """Send a DISPATCH (op 0) event to connected sessions (those owning the guild, or shard 0 for DMs)."""
         self._check_live()
+        gid = int(data["guild_id"]) if isinstance(data, dict) and data.get("guild_id") else None
         for conn in list(self._conns):
             if intent and not conn.intents & intent:
                 continue
-            if (guild and not self._owns_guild(conn)) or (not guild and conn.shard and conn.shard[0] != 0):
+            if (guild and not self._owns_guild(conn, gid)) or (not guild and conn.shard and conn.shard[0] != 0):
                 continue
             await self._send(conn, 0, data, event)
 
@@ -570,12 +591,12 @@ class FakeDiscord:
                  "private_channels": [], "relationships": [], "presences": [], "_trace": ["fake-discord"]}
         if conn.shard is not None:
             ready["shard"] = conn.shard
-        if self._owns_guild(conn):
-            ready["guilds"] = [{"id": str(self.guild_id), "unavailable": True}]
+        owned = [g for g in (self.guild_id, *self.other_guilds) if self._owns_guild(conn, g)]
+        ready["guilds"] = [{"id": str(g), "unavailable": True} for g in owned]
         self._conns.append(conn)
         await self._send(conn, 0, ready, "READY")
-        if self._owns_guild(conn):
-            await self._send(conn, 0, self.guild_payload(), "GUILD_CREATE")
+        for g in owned:
+            await self._send(conn, 0, self.guild_payload(g), "GUILD_CREATE")
 
     # ------------------------------------------------------------------ messages
     def _attachment(self, channel_id: int, filename: str, data: bytes,
@@ -662,7 +683,7 @@ class FakeDiscord:
             "pinned": False, "tts": bool(body.get("tts")), "timestamp": _now(), "edited_timestamp": None,
             "flags": body.get("flags") or 0}
         if ch.get("type", 0) != 1:
-            msg["guild_id"] = str(self.guild_id)
+            msg["guild_id"] = ch["guild_id"]
             if not webhook:
                 msg["member"] = self._member_payload(self.bot_user, with_user=False)
         if webhook:
@@ -720,7 +741,7 @@ class FakeDiscord:
                                "tts": False, "timestamp": _now(), "edited_timestamp": None, "flags": 0,
                                "attachments": [self.make_attachment(a, cid) for a in attachments]}
         if ch["type"] != 1:
-            msg["guild_id"] = str(self.guild_id)
+            msg["guild_id"] = ch["guild_id"]
             msg["member"] = self._member_payload(author, with_user=False)
         if reference is not None:
             ref = self.messages[_id(reference)]
@@ -739,7 +760,8 @@ class FakeDiscord:
             in_guild = "guild_id" in msg
             if not conn.intents & (INTENT_GUILD_MESSAGES if in_guild else INTENT_DM_MESSAGES):
                 continue
-            if (in_guild and not self._owns_guild(conn)) or (not in_guild and conn.shard and conn.shard[0] != 0):
+            if (in_guild and not self._owns_guild(conn, int(msg["guild_id"]))) or \
+                    (not in_guild and conn.shard and conn.shard[0] != 0):
                 continue
             data = msg
             exempt = author_u is self.bot_user or any(m["id"] == self.bot_user["id"] for m in msg["mentions"])
@@ -795,10 +817,11 @@ class FakeDiscord:
             member = self._member_payload(user, permissions=True)
             if member is None:
                 raise KeyError(f"user {_id(user)} is not a member of the guild")
-            p.update(guild_id=str(self.guild_id), guild_locale="en-US", member=member, context=0,
-                     guild={"id": str(self.guild_id), "locale": "en-US", "features": []},
+            gid = ch["guild_id"]
+            p.update(guild_id=gid, guild_locale="en-US", member=member, context=0,
+                     guild={"id": gid, "locale": "en-US", "features": []},
                      channel=dict(ch, permissions=member["permissions"]),
-                     authorizing_integration_owners={"0": str(self.guild_id)})
+                     authorizing_integration_owners={"0": gid})
         if data is not None:
             p["data"] = data
         if message is not None:

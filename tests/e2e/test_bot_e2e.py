@@ -26,12 +26,13 @@ SIGMOID_NOTE = note_text(
 
 @pytest_asyncio.fixture(loop_scope="function")
 async def env(tmp_path, small_corpus, seeded_index_dir, embedder):
-    corpus = small_corpus
-    settings = Settings(corpus_dir=corpus, index_dir=seeded_index_dir, data_dir=tmp_path / "data",
-                        question_cooldown_burst=3, question_cooldown_seconds=60, _env_file=None)
-    services = await build_services(settings, AnswerService(settings, embedder=embedder))
-    bot = create_bot(settings, services)
     async with FakeDiscord() as fake:
+        fake.operator = fake.add_member("operator")  # a bot owner (STUDYBOT_OWNER_IDS), no moderator
+        settings = Settings(corpus_dir=small_corpus, index_dir=seeded_index_dir, data_dir=tmp_path / "data",
+                            owner_ids=[int(fake.operator["id"])], question_cooldown_burst=3,
+                            question_cooldown_seconds=60, _env_file=None)
+        services = await build_services(settings, AnswerService(settings, embedder=embedder))
+        bot = create_bot(settings, services)
         await fake.connect(bot)
         yield fake, bot, services
         await fake.close_client()
@@ -131,39 +132,42 @@ async def test_corpus_add_then_the_new_note_answers(env):
     fake, _, _ = env
     iid = await fake.slash(fake.admin, ("corpus", "add"), {"file": ("sigmoid-function.md", SIGMOID_NOTE.encode())})
     reply = await fake.wait_for_interaction_reply(iid, timeout=60)
-    assert reply.ephemeral and "Note added" in reply.embeds[0]["title"]
+    assert reply.ephemeral and "added in this server only" in reply.embeds[0]["description"]
     assert "sigmoid-function" in reply.embeds[0]["description"]
     ask = await fake.slash(fake.alice, "ask", {"question": "what does the logistic sigmoid squashing function do?"})
     answer = await fake.wait_for_interaction_reply(ask)
     assert answer.embeds[0]["title"] == "The sigmoid function"
 
 
-async def test_corpus_reload_is_refused_for_a_non_moderator(env):
+async def test_corpus_reload_is_refused_for_a_non_owner(env):
     fake, _, _ = env
-    iid = await fake.slash(fake.alice, ("corpus", "reload"))
-    reply = await fake.wait_for_interaction_reply(iid)
-    assert reply.ephemeral and "Only moderators" in reply.content
+    for user in (fake.alice, fake.admin):
+        iid = await fake.slash(user, ("corpus", "reload"))
+        reply = await fake.wait_for_interaction_reply(iid)
+        assert reply.ephemeral and "Only the bot's owners" in reply.content
 
 
-async def test_moderator_role_grants_reload(env):
+async def test_moderator_role_grants_server_notes_not_the_base(env):
     fake, _, services = env
     role = fake.add_role("Tutors")
     await fake.dispatch("GUILD_ROLE_CREATE", {"guild_id": str(fake.guild_id), "role": role})
     admin = await fake.slash(fake.admin, ("config", "moderator-role"), {"role": role})
     assert "can now curate" in (await fake.wait_for_interaction_reply(admin)).content
     tutor = fake.add_member("tutor", roles=[role])
-    iid = await fake.slash(tutor, ("corpus", "reload"))
+    iid = await fake.slash(tutor, ("corpus", "add"), {"file": ("sigmoid-function.md", SIGMOID_NOTE.encode())})
     reply = await fake.wait_for_interaction_reply(iid, timeout=60)
-    assert reply.embeds and "Corpus reloaded" in reply.embeds[0]["title"], reply.content
+    assert reply.embeds and "added in this server only" in reply.embeds[0]["description"], reply.content
+    refused = await fake.wait_for_interaction_reply(await fake.slash(tutor, ("corpus", "reload")))
+    assert "Only the bot's owners" in refused.content
     actions = [e.action for e in await services.study.admin.audit_log(fake.guild_id)]
-    assert actions[:2] == ["corpus.reload", "config.moderator_role"]
+    assert actions[:2] == ["note.add", "config.moderator_role"]
 
 
 async def test_broken_note_is_rejected_while_the_old_index_keeps_answering(env):
     fake, _, services = env
     broken = services.settings.corpus_dir / "calculus" / "broken.md"
     broken.write_text(note_text("broken", "calculus", prerequisites=["no-such-note"]))
-    iid = await fake.slash(fake.admin, ("corpus", "reload"))
+    iid = await fake.slash(fake.operator, ("corpus", "reload"))
     reply = await fake.wait_for_interaction_reply(iid, timeout=60)
     assert "problems" in reply.embeds[0]["title"]
     assert "broken.md:6: unknown prerequisite 'no-such-note'" in reply.embeds[0]["description"]
@@ -174,13 +178,13 @@ async def test_broken_note_is_rejected_while_the_old_index_keeps_answering(env):
 
 async def test_two_reloads_at_once_are_serialised(env):
     fake, _, services = env
-    first = await fake.slash(fake.admin, ("corpus", "reload"))
-    second = await fake.slash(fake.admin, ("corpus", "reload"))
+    first = await fake.slash(fake.operator, ("corpus", "reload"))
+    second = await fake.slash(fake.operator, ("corpus", "reload"))
     a, b = await asyncio.gather(fake.wait_for_interaction_reply(first, timeout=60),
                                 fake.wait_for_interaction_reply(second, timeout=60))
-    assert "Corpus reloaded" in a.embeds[0]["title"] and "Corpus reloaded" in b.embeds[0]["title"]
+    assert "Base corpus reloaded" == a.embeds[0]["title"] == b.embeds[0]["title"]
     audit = await services.study.admin.audit_log(fake.guild_id)
-    assert [e.action for e in audit].count("corpus.reload") == 2
+    assert [e.action for e in audit].count("base.reload") == 2
 
 
 async def test_cooldown_gives_a_friendly_retry_time(env):
@@ -216,7 +220,7 @@ async def test_questions_keep_being_answered_during_a_reload(env):
     fake, _, services = env
     path = services.settings.corpus_dir / "calculus" / "gradient-descent.md"
     path.write_text(path.read_text().replace("downhill.", "downhill, one small step at a time."))
-    reload = await fake.slash(fake.admin, ("corpus", "reload"))
+    reload = await fake.slash(fake.operator, ("corpus", "reload"))
     asks = [await fake.slash(user, "ask", {"question": "what does the chain rule say?"})
             for user in (fake.alice, fake.bob)]
     replies = await asyncio.gather(*(fake.wait_for_interaction_reply(i, timeout=60) for i in [reload, *asks]))

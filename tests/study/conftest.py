@@ -37,7 +37,7 @@ async def store(db_path):
 
 @pytest_asyncio.fixture(loop_scope="function")
 async def service(store, study_corpus) -> StudyService:
-    return StudyService(store, lambda: study_corpus)
+    return StudyService(store, lambda guild_id: study_corpus)
 
 
 def right_choice(corpus: Corpus, note_id: str, item_index: int) -> int:

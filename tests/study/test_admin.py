@@ -71,7 +71,7 @@ async def test_the_service_opens_the_database_named_by_the_settings(tmp_path, st
     from bot.study import SCHEMA_VERSION, StudyService
 
     settings = Settings(data_dir=tmp_path / "fresh" / "data", _env_file=None)
-    service = await StudyService.open(settings.database_path, lambda: study_corpus)
+    service = await StudyService.open(settings.database_path, lambda guild_id: study_corpus)
     try:
         assert settings.database_path == tmp_path / "fresh" / "data" / "studybot.sqlite3"
         assert settings.database_path.is_file()

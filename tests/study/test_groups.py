@@ -169,13 +169,13 @@ async def test_an_on_time_reminder_fires_once(service):
 
 
 async def test_a_reminder_due_during_downtime_fires_once_after_restart_and_says_it_is_late(db_path, study_corpus):
-    service = StudyService(await Store.open(db_path), lambda: study_corpus)
+    service = StudyService(await Store.open(db_path), lambda guild_id: study_corpus)
     await service.groups.create(GUILD, OWNER, "Calc", channel_id=77, now=NOW)
     session = await service.groups.schedule(GUILD, OWNER, "Calc", "in 1 hour", now=NOW)
     await service.close()  # the bot goes down before the reminder is due (NOW + 45 min)
 
     restart = NOW + timedelta(hours=1, minutes=10)  # back up after the session started
-    service = StudyService(await Store.open(db_path), lambda: study_corpus)
+    service = StudyService(await Store.open(db_path), lambda guild_id: study_corpus)
     try:
         due = await service.groups.due_reminders(restart)
         assert [r.session.id for r in due] == [session.id]
@@ -184,13 +184,13 @@ async def test_a_reminder_due_during_downtime_fires_once_after_restart_and_says_
     finally:
         await service.close()
     async with await Store.open(db_path) as store:  # and after yet another restart, still nothing
-        assert await StudyService(store, lambda: study_corpus).groups.due_reminders(restart) == []
+        assert await StudyService(store, lambda guild_id: study_corpus).groups.due_reminders(restart) == []
 
 
 async def test_two_schedulers_claim_a_reminder_only_once(db_path, study_corpus):
     a, b = await Store.open(db_path), await Store.open(db_path)
     try:
-        first, second = StudyService(a, lambda: study_corpus), StudyService(b, lambda: study_corpus)
+        first, second = StudyService(a, lambda guild_id: study_corpus), StudyService(b, lambda guild_id: study_corpus)
         await first.groups.create(GUILD, OWNER, "Calc", now=NOW)
         for hours in range(1, 6):
             await first.groups.schedule(GUILD, OWNER, "Calc", f"in {hours}h", now=NOW)
@@ -226,7 +226,7 @@ async def test_a_reminder_that_could_not_be_posted_is_retried(service):
 
 
 async def test_limits_on_groups_and_sessions(store, study_corpus):
-    service = StudyService(store, lambda: study_corpus)
+    service = StudyService(store, lambda guild_id: study_corpus)
     service.groups.max_owned, service.groups.max_upcoming = 2, 2
     await service.groups.create(GUILD, OWNER, "One", now=NOW)
     await service.groups.create(GUILD, OWNER, "Two", now=NOW)

@@ -118,13 +118,13 @@ async def test_a_group_quiz_ranks_everyone(service, study_corpus):
 
 
 async def test_a_run_survives_a_restart_without_losing_or_double_counting(db_path, study_corpus):
-    service = StudyService(await Store.open(db_path), lambda: study_corpus)
+    service = StudyService(await Store.open(db_path), lambda guild_id: study_corpus)
     run = await service.quizzes.start(GUILD, 7, "calculus", 3, seed=9, now=NOW)
     q = run.questions[0]
     await service.quizzes.answer(GUILD, run.id, 7, 0, right_choice(study_corpus, q.note_id, q.item_index), NOW)
     await service.close()
 
-    service = StudyService(await Store.open(db_path), lambda: study_corpus)
+    service = StudyService(await Store.open(db_path), lambda guild_id: study_corpus)
     try:
         again = await service.quizzes.get(GUILD, run.id, user_id=7)
         assert again.questions == run.questions and again.answered == {0}
@@ -158,7 +158,7 @@ def test_a_moved_item_is_found_by_its_text(study_corpus):
 
 async def test_answers_are_judged_against_the_hot_swapped_corpus(store, study_corpus):
     current = {"corpus": study_corpus}
-    service = StudyService(store, lambda: current["corpus"])
+    service = StudyService(store, lambda guild_id: current["corpus"])
     run = await service.quizzes.start(GUILD, 7, "derivatives", 2, seed=1, now=NOW)
     q = run.questions[0]
     right = right_choice(study_corpus, q.note_id, q.item_index)

@@ -52,12 +52,12 @@ class AskingCog(commands.Cog, name="Asking"):
             raise OnCooldown(retry)
 
     async def topic_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-        notes = self.services.answers.corpus.find(current, limit=25)
+        notes = self.services.corpus(interaction.guild_id).find(current, limit=25)
         return [app_commands.Choice(name=clean_cut(f"{n.title} ({n.discipline})", CHOICE_NAME_MAX), value=n.id)
                 for n in notes]
 
-    def _note(self, note_id: str):
-        corpus = self.services.answers.corpus
+    def _note(self, guild_id: int | None, note_id: str):
+        corpus = self.services.corpus(guild_id)
         note = corpus.get(note_id)
         if note is None:
             matches = corpus.find(note_id, limit=1)
@@ -138,10 +138,10 @@ class AskingCog(commands.Cog, name="Asking"):
         """Show one topic from the notes."""
         from bot.discord.asking._views import DetailButton
 
-        note = self._note(name)
+        note = self._note(interaction.guild_id, name)
         view = discord.ui.View(timeout=None)
         view.add_item(DetailButton(note.id))
-        await interaction.response.send_message(embed=note_embed(note, self.services.answers.corpus), view=view,
+        await interaction.response.send_message(embed=note_embed(note, self.services.corpus(interaction.guild_id)), view=view,
                                                 allowed_mentions=NONE)
         await self.services.record_study(interaction, note.id, "opened")
 
@@ -150,7 +150,7 @@ class AskingCog(commands.Cog, name="Asking"):
     @app_commands.autocomplete(topic=topic_autocomplete)
     async def next_(self, interaction: discord.Interaction, topic: Optional[str] = None) -> None:
         """Suggest what to study next."""
-        corpus = self.services.answers.corpus
+        corpus = self.services.corpus(interaction.guild_id)
         known = await self.services.mastered(interaction.guild_id, interaction.user.id)
         if topic is None and interaction.guild_id is not None:
             personal = await self.services.study.progress.suggestions(interaction.guild_id, interaction.user.id)
@@ -161,7 +161,7 @@ class AskingCog(commands.Cog, name="Asking"):
                       for n in corpus.notes.values() if not n.prerequisites][:8]
             title = "Where to start"
         else:
-            note = self._note(topic)
+            note = self._note(interaction.guild_id, topic)
             topics = suggest_next(corpus, note, known)
             title = f"After {note.title}"
         embed = suggestions_embed(title, topics, "You've covered everything that builds on this. 🎉")
@@ -175,7 +175,7 @@ class AskingCog(commands.Cog, name="Asking"):
     @app_commands.autocomplete(target=topic_autocomplete)
     async def path(self, interaction: discord.Interaction, target: str, full: bool = False) -> None:
         """What to learn first to reach a topic, in order, skipping what you've mastered."""
-        note = self._note(target)
+        note = self._note(interaction.guild_id, target)
         pages = await route_pages(interaction, note.id, full)
         view = pager("full" if full else "path", note.id, 0, len(pages)) or discord.utils.MISSING
         await interaction.response.send_message(embed=pages[0], view=view, ephemeral=True, allowed_mentions=NONE)

@@ -29,7 +29,7 @@ def services_of(interaction: discord.Interaction) -> "Services":
 
 
 def note_or_error(interaction: discord.Interaction, note_id: str):
-    note = services_of(interaction).answers.corpus.get(note_id)
+    note = services_of(interaction).corpus(interaction.guild_id).get(note_id)
     if note is None:
         raise NotFound("That note is no longer in the corpus (a moderator may have removed it).")
     return note
@@ -90,8 +90,9 @@ async def route_pages(interaction: discord.Interaction, target: str, full: bool)
     services = services_of(interaction)
     note = note_or_error(interaction, target)
     known = await services.mastered(interaction.guild_id, interaction.user.id)
-    route = plan_route(services.answers.corpus, note.id, known, full=full)
-    return path_pages(services.answers.corpus, route, known, in_dm=interaction.guild_id is None)
+    corpus = services.corpus(interaction.guild_id)
+    route = plan_route(corpus, note.id, known, full=full)
+    return path_pages(corpus, route, known, in_dm=interaction.guild_id is None)
 
 
 async def show_full_note(interaction: discord.Interaction, note_id: str) -> None:
@@ -142,7 +143,7 @@ class NextTopicSelect(discord.ui.DynamicItem[discord.ui.Select], template=r"sb:n
         note = note_or_error(interaction, values[0])
         view = discord.ui.View(timeout=None)
         view.add_item(DetailButton(note.id))
-        await interaction.response.send_message(embed=note_embed(note, services.answers.corpus), view=view,
+        await interaction.response.send_message(embed=note_embed(note, services.corpus(interaction.guild_id)), view=view,
                                                 ephemeral=True, allowed_mentions=NONE)
         await services.record_study(interaction, note.id, "opened")
 

@@ -1,11 +1,10 @@
-"""Moderators curate the corpus live (/corpus) and configure the server (/config)."""
+"""Moderators curate their server's notes and owners reload the base corpus (/corpus); server settings (/config)."""
 
 from __future__ import annotations
 
-import asyncio
+import io
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Optional
 from typing import TYPE_CHECKING
 
@@ -13,20 +12,18 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord.corpus_admin._render import problems_embed, refresh_embed, stats_embed
-from bot.discord.errors import NotModerator
+from bot.discord.corpus_admin._render import change_embed, listing_embed, problems_embed, refresh_embed, stats_embed
+from bot.discord.errors import NotModerator, NotOwner
 from bot.discord.study._render import timezone_text
 from bot.discord.study._shared import checked_zone
 from bot.discord.text import CHOICE_NAME_MAX, clean_cut
-from bot.errors import CorpusInvalid, InvalidInput, NotFound
-from bot.knowledge.notes import parse_note
+from bot.errors import CorpusInvalid
 from bot.study.when import zone_choices
 
 if TYPE_CHECKING:  # pragma: no cover
     from bot.discord.app import Services
 
 NONE = discord.AllowedMentions.none()
-MAX_NOTE_BYTES = 200_000
 
 
 async def is_moderator(interaction: discord.Interaction) -> bool:
@@ -46,10 +43,20 @@ async def is_moderator(interaction: discord.Interaction) -> bool:
 moderator_only = app_commands.check(is_moderator)
 
 
-class CorpusAdminCog(commands.Cog, name="Corpus"):
-    """Reload, add, remove and describe notes; server settings."""
+async def is_owner(interaction: discord.Interaction) -> bool:
+    """The application's owner or team, or STUDYBOT_OWNER_IDS; raises NotOwner otherwise."""
+    if await interaction.client.is_owner(interaction.user):  # type: ignore[attr-defined]
+        return True
+    raise NotOwner()
 
-    corpus = app_commands.Group(name="corpus", description="Curate the study notes (moderators)", guild_only=True)
+
+owner_only = app_commands.check(is_owner)
+
+
+class CorpusAdminCog(commands.Cog, name="Corpus"):
+    """This server's notes (moderators), the base corpus (owners), server settings."""
+
+    corpus = app_commands.Group(name="corpus", description="This server's notes (moderators); the base corpus (bot owners)", guild_only=True)
     config = app_commands.Group(name="config", description="studybot settings: your timezone; study channels and "
                                 "moderator role (moderators)", guild_only=True)
     study_channel = app_commands.Group(name="study-channel", description="Channels where every question is answered",
@@ -60,116 +67,96 @@ class CorpusAdminCog(commands.Cog, name="Corpus"):
         self.services = services
 
     # -- helpers -----------------------------------------------------------------------------------------
-    async def _refresh(self):
-        """Rebuild off the event loop; questions keep being answered from the old index meanwhile."""
-        return await asyncio.to_thread(self.services.answers.refresh)
-
-    async def _audit(self, interaction: discord.Interaction, action: str, detail: str) -> None:
-        await self.services.audit(interaction.guild_id, interaction.user.id, action, detail)
-
     async def note_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-        notes = self.services.answers.corpus.find(current, limit=25)
+        """The notes this server sees (for /corpus hide: the base notes among them)."""
+        notes = self.services.corpus(interaction.guild_id).find(current, limit=25)
         return [app_commands.Choice(name=clean_cut(f"{n.id} ({n.discipline})", CHOICE_NAME_MAX), value=n.id)
                 for n in notes]
 
-    # -- /corpus -----------------------------------------------------------------------------------------
-    @corpus.command(name="reload")
-    @moderator_only
-    async def reload(self, interaction: discord.Interaction) -> None:
-        """Re-read the notes from disk, validate, and swap in the rebuilt index."""
-        await interaction.response.defer(thinking=True, ephemeral=True)
-        async with self.services.corpus_lock:  # two reloads never interleave
-            started = time.perf_counter()
-            try:
-                report = await self._refresh()
-            except CorpusInvalid as exc:
-                await self._audit(interaction, "corpus.reload", f"rejected: {len(exc.problems)} problem(s)")
-                await interaction.followup.send(embed=problems_embed(exc.problems), ephemeral=True,
-                                                allowed_mentions=NONE)
-                return
-            elapsed = time.perf_counter() - started
-        await self._audit(interaction, "corpus.reload", report.build.summary)
-        await interaction.followup.send(embed=refresh_embed("Corpus reloaded", report, elapsed), ephemeral=True,
-                                        allowed_mentions=NONE)
+    async def own_note_autocomplete(self, interaction: discord.Interaction,
+                                    current: str) -> list[app_commands.Choice[str]]:
+        """This server's own notes."""
+        server = self.services.curation.server(interaction.guild_id or 0)
+        key = current.strip().lower()
+        return [app_commands.Choice(name=clean_cut(f"{n.id}: {n.title}", CHOICE_NAME_MAX), value=n.id)
+                for n in sorted(server.notes.values(), key=lambda n: n.id) if key in n.id or key in n.title.lower()][:25]
 
+    async def hidden_autocomplete(self, interaction: discord.Interaction,
+                                  current: str) -> list[app_commands.Choice[str]]:
+        """The base notes this server hides."""
+        server = self.services.curation.server(interaction.guild_id or 0)
+        return [app_commands.Choice(name=h, value=h) for h in sorted(server.hidden) if current.lower() in h][:25]
+
+    # -- /corpus: the base corpus (owners) ----------------------------------------------------------------
+    @corpus.command(name="reload")
+    @owner_only
+    async def reload(self, interaction: discord.Interaction) -> None:
+        """Bot owners: re-read the base notes from disk, validate, and swap in the rebuilt index."""
+        await interaction.response.defer(thinking=True, ephemeral=True)
+        started = time.perf_counter()
+        try:
+            report = await self.services.curation.reload_base(interaction.user.id, interaction.guild_id)
+        except CorpusInvalid as exc:
+            await interaction.followup.send(embed=problems_embed(exc.problems), ephemeral=True, allowed_mentions=NONE)
+            return
+        await interaction.followup.send(embed=refresh_embed("Base corpus reloaded", report,
+                                                            time.perf_counter() - started),
+                                        ephemeral=True, allowed_mentions=NONE)
+
+    # -- /corpus: this server's notes (moderators) --------------------------------------------------------
     @corpus.command(name="add")
-    @app_commands.describe(file="A Markdown note (.md) in the corpus format")
+    @app_commands.describe(file="A Markdown note (.md) in the corpus format; a base note's id replaces it here")
     @moderator_only
     async def add(self, interaction: discord.Interaction, file: discord.Attachment) -> None:
-        """Add or replace a note from an attached .md file, then reindex."""
-        if not file.filename.lower().endswith(".md"):
-            raise InvalidInput("Attach a Markdown note ending in `.md` (see docs/CORPUS_FORMAT.md).")
-        if file.size > MAX_NOTE_BYTES:
-            raise InvalidInput(f"That file is {file.size:,} bytes; notes are limited to {MAX_NOTE_BYTES:,}.")
+        """Add or replace one of this server's notes (other servers are not affected)."""
+        self.services.curation.check_file(file.filename, file.size)
         await interaction.response.defer(thinking=True, ephemeral=True)
-        raw = await file.read()
-        try:
-            text = raw.decode("utf-8").replace("\r\n", "\n")
-        except UnicodeDecodeError:
-            raise InvalidInput("That file is not UTF-8 text.") from None
-        parsed = parse_note(text, file.filename)
-        if parsed.note is None:
-            problems = "\n".join(f"{file.filename}:{line}: {msg}" for line, msg in parsed.problems[:15])
-            raise InvalidInput(f"The note has problems, so nothing was changed:\n```\n{clean_cut(problems, 1500)}\n```")
-        note = parsed.note
-        root = Path(self.services.settings.corpus_dir)
-        target = root / note.discipline / f"{note.id}.md"
-        async with self.services.corpus_lock:
-            previous = target.read_bytes() if target.exists() else None
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(f".{target.name}.upload")
-            tmp.write_text(text, encoding="utf-8")
-            tmp.replace(target)
-            started = time.perf_counter()
-            try:
-                report = await self._refresh()
-            except CorpusInvalid as exc:
-                if previous is None:
-                    target.unlink(missing_ok=True)
-                else:
-                    target.write_bytes(previous)
-                await interaction.followup.send(embed=problems_embed(exc.problems, "The note was not added"),
-                                                ephemeral=True, allowed_mentions=NONE)
-                return
-            elapsed = time.perf_counter() - started
-        verb = "replaced" if previous is not None else "added"
-        await self._audit(interaction, "corpus.add", f"{verb} {note.id} ({target.as_posix()})")
-        await interaction.followup.send(embed=refresh_embed(f"Note {verb}: {note.title}", report, elapsed),
-                                        ephemeral=True, allowed_mentions=NONE)
+        change = await self.services.curation.add(interaction.guild_id, interaction.user.id, file.filename,
+                                                   await file.read())
+        await interaction.followup.send(embed=change_embed(change), ephemeral=True, allowed_mentions=NONE)
 
     @corpus.command(name="remove")
-    @app_commands.describe(id="The note to remove")
-    @app_commands.autocomplete(id=note_autocomplete)
+    @app_commands.describe(id="One of this server's notes")
+    @app_commands.autocomplete(id=own_note_autocomplete)
     @moderator_only
     async def remove(self, interaction: discord.Interaction, id: str) -> None:  # noqa: A002 - the option's name
-        """Remove a note (refused while other notes list it as a prerequisite), then reindex."""
-        corpus = self.services.answers.corpus
-        note = corpus.get(id)
-        if note is None:
-            raise NotFound(f"There is no note with id `{clean_cut(id, 80)}`.")
-        dependents = corpus.graph.next_topics(note.id)
-        if dependents:
-            names = ", ".join(f"`{d}`" for d in dependents[:10])
-            raise InvalidInput(f"`{note.id}` is a prerequisite of {names}. Edit those notes first, "
-                               "then remove it.")
-        await interaction.response.defer(thinking=True, ephemeral=True)
-        path = Path(self.services.settings.corpus_dir) / note.discipline / f"{note.id}.md"
-        async with self.services.corpus_lock:
-            backup = path.read_bytes() if path.exists() else None
-            path.unlink(missing_ok=True)
-            started = time.perf_counter()
-            try:
-                report = await self._refresh()
-            except CorpusInvalid as exc:
-                if backup is not None:
-                    path.write_bytes(backup)
-                await interaction.followup.send(embed=problems_embed(exc.problems, "The note was not removed"),
+        """Remove one of this server's notes (a base note it replaced comes back)."""
+        change = await self.services.curation.remove(interaction.guild_id, interaction.user.id, id)
+        await interaction.response.send_message(embed=change_embed(change), ephemeral=True, allowed_mentions=NONE)
+
+    @corpus.command(name="hide")
+    @app_commands.describe(id="A base note to hide in this server")
+    @app_commands.autocomplete(id=note_autocomplete)
+    @moderator_only
+    async def hide(self, interaction: discord.Interaction, id: str) -> None:  # noqa: A002
+        """Hide a base note in this server (other servers keep it)."""
+        change = await self.services.curation.hide(interaction.guild_id, interaction.user.id, id)
+        await interaction.response.send_message(embed=change_embed(change), ephemeral=True, allowed_mentions=NONE)
+
+    @corpus.command(name="unhide")
+    @app_commands.describe(id="A base note hidden in this server")
+    @app_commands.autocomplete(id=hidden_autocomplete)
+    @moderator_only
+    async def unhide(self, interaction: discord.Interaction, id: str) -> None:  # noqa: A002
+        """Show a hidden base note in this server again."""
+        change = await self.services.curation.unhide(interaction.guild_id, interaction.user.id, id)
+        await interaction.response.send_message(embed=change_embed(change), ephemeral=True, allowed_mentions=NONE)
+
+    @corpus.command(name="list")
+    @moderator_only
+    async def list_(self, interaction: discord.Interaction) -> None:
+        """This server's own notes and the base notes it hides."""
+        listing = await self.services.curation.listing(interaction.guild_id)
+        await interaction.response.send_message(embed=listing_embed(listing), ephemeral=True, allowed_mentions=NONE)
+
+    @corpus.command(name="export")
+    @moderator_only
+    async def export(self, interaction: discord.Interaction) -> None:
+        """This server's notes as a zip of Markdown files."""
+        data = await self.services.curation.export(interaction.guild_id)
+        await interaction.response.send_message("This server's notes (re-add any of them with `/corpus add`).",
+                                                file=discord.File(io.BytesIO(data), f"server-notes-{interaction.guild_id}.zip"),
                                                 ephemeral=True, allowed_mentions=NONE)
-                return
-            elapsed = time.perf_counter() - started
-        await self._audit(interaction, "corpus.remove", note.id)
-        await interaction.followup.send(embed=refresh_embed(f"Note removed: {note.title}", report, elapsed),
-                                        ephemeral=True, allowed_mentions=NONE)
 
     @corpus.command(name="stats")
     async def stats(self, interaction: discord.Interaction) -> None:

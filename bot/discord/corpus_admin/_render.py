@@ -42,3 +42,31 @@ def stats_embed(state, answered: int, unanswered: int) -> discord.Embed:
     rate = f" ({answered / total:.0%} answered)" if total else ""
     e.add_field(name="Questions here", value=f"{answered} answered, {unanswered} not in my notes{rate}", inline=False)
     return e
+
+
+_VERBS = {"added": "added", "replaced": "replaced", "removed": "removed", "hidden": "hidden", "unhidden": "shown again"}
+
+
+def change_embed(change) -> discord.Embed:
+    """The reply to a change of this server's notes."""
+    what = f"**{clean_cut(change.title, 200)}** (`{change.note_id}`) {_VERBS.get(change.action, change.action)} " \
+           "in this server only; other servers are not affected."
+    lines = [what]
+    if change.action in ("added", "replaced") and change.overrides_base:
+        lines.append("It replaces the base note with the same id here.")
+    if change.action == "removed" and change.overrides_base:
+        lines.append("The base note with this id is shown here again.")
+    lines.append(f"Re-indexed this server in {change.seconds:.2f} s ({change.embedded} passage(s) embedded).")
+    return discord.Embed(title="Server notes updated", description=clean_cut("\n".join(lines), DESCRIPTION_MAX),
+                         colour=discord.Colour.green())
+
+
+def listing_embed(listing) -> discord.Embed:
+    """This server's own notes and the base notes it hides."""
+    notes = [f"`{n.id}` {clean_cut(n.title, 80)}" + (" (replaces the base note)" if n.overrides_base else "")
+             for n in listing.notes]
+    hidden = [f"`{nid}` {clean_cut(title, 80)}" for nid, title in listing.hidden]
+    body = [f"**Own notes ({len(listing.notes)} of {listing.limit})**", *(notes or ["none"]),
+            "", f"**Hidden base notes ({len(listing.hidden)})**", *(hidden or ["none"])]
+    return discord.Embed(title="This server's notes", description=clean_cut("\n".join(body), DESCRIPTION_MAX),
+                         colour=discord.Colour.blurple())

@@ -62,7 +62,7 @@ class QuizCog(commands.Cog, name="Quizzes"):
             raise NotFound("There are no quiz questions for that yet.")
         if group is not None:
             await interaction.response.send_message(
-                embeds=[quiz_header(run, self.services.answers.corpus), question_embed(run, first)],
+                embeds=[quiz_header(run, self.services.corpus(interaction.guild_id)), question_embed(run, first)],
                 view=question_view(run, first, finish=True), allowed_mentions=NONE)
         else:
             await interaction.response.send_message(embed=question_embed(run, first), view=question_view(run, first),

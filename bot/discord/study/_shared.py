@@ -116,7 +116,7 @@ async def scope_autocomplete(interaction: discord.Interaction, current: str) -> 
     disciplines = [app_commands.Choice(name=f"{DISCIPLINE_LABELS.get(d, d)} (whole discipline)", value=d)
                    for d in DISCIPLINES
                    if key in d.replace("_", " ") or key in DISCIPLINE_LABELS.get(d, d).lower()]
-    corpus = services_of(interaction).answers.corpus
+    corpus = services_of(interaction).corpus(interaction.guild_id)
     present = {n.discipline for n in corpus.notes.values() if n.quiz}
     disciplines = [c for c in disciplines if c.value in present]
     notes = [app_commands.Choice(name=clean_cut(f"{n.title} ({DISCIPLINE_LABELS.get(n.discipline, n.discipline)})",

@@ -110,5 +110,5 @@ async def finish_clicked(interaction: discord.Interaction, run_id: int) -> None:
                                                   moderator=await acts_as_moderator(interaction))
     run = await services.study.quizzes.get(guild_id, run_id)
     await interaction.response.edit_message(
-        embeds=[quiz_header(run, services.answers.corpus), group_results_embed(results)], view=None,
+        embeds=[quiz_header(run, services.corpus(guild_id)), group_results_embed(results)], view=None,
         allowed_mentions=NONE)
