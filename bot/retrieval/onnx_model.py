@@ -245,6 +245,9 @@ class OnnxEmbedder:
         options.intra_op_num_threads = self.threads or max(1, os.cpu_count() or 1)
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # No spin-waiting after a run: spinning onnxruntime threads starve FAISS's OpenMP threads on a small
+        # machine (dense search measured 15 ms p50 instead of <1 ms with spinning on, 2 cores).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         return session, tokenizer
 
