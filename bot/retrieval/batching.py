@@ -5,7 +5,7 @@ Every question awaits a future; one worker task drains the queue, takes whatever
 worker thread, and resolves the futures. Under load, batches form naturally while the previous one runs.
 
 Two stages overlap: while one batch's answers are composed (search, fusion, next topics: Python, in a
-thread), the next batch's forward pass already runs (torch releases the GIL), so the model never waits
+thread), the next batch's forward pass already runs (onnxruntime and torch release the GIL), so the model never waits
 for the bookkeeping.
 """
 

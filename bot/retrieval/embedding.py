@@ -27,8 +27,22 @@ def resolve_model(name: str) -> str:
     return name
 
 
+def make_embedder(settings):
+    """The embedder for documents and queries: the int8 ONNX model (default) or the torch model.
+
+    STUDYBOT_QUERY_BACKEND=onnx|torch. The ONNX artifact lives with the index (`<index_dir>/onnx`).
+    """
+    if settings.query_backend == "torch":
+        return Embedder(settings.embedding_model, settings.device, settings.embedding_batch_size)
+    from bot.retrieval.onnx_model import OnnxEmbedder
+
+    return OnnxEmbedder(settings.embedding_model, Path(settings.index_dir) / "onnx")
+
+
 class Embedder:
     """Encodes texts into L2-normalised float32 vectors (so inner product = cosine). Thread-safe, lazy."""
+
+    variant = "torch-fp32"
 
     def __init__(self, model: str, device: str = "cpu", batch_size: int = 64):
         self.name = model
@@ -63,6 +77,15 @@ class Embedder:
                 f"Could not load the embedding model '{self.name}' ({type(exc).__name__}: {exc}). "
                 "On an offline machine use the default model or a local path (STUDYBOT_EMBEDDING_MODEL)."
             ) from exc
+
+    @property
+    def identity(self) -> dict:
+        """What the index manifest records and loading compares (see onnx_model.OnnxEmbedder.identity)."""
+        return {"model": self.name, "variant": self.variant}
+
+    @property
+    def cache_name(self) -> str:
+        return self.name  # the embedding cache of the torch model keeps its historical name
 
     def word_list(self) -> frozenset[str]:
         """Whole words of the model's WordPiece vocabulary (no model load): words a reader must not "correct"."""

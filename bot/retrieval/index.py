@@ -62,6 +62,9 @@ class Manifest:
     built_at: str
     index_type: str
     files: dict[str, str] = field(default_factory=dict)  # file name -> sha256
+    # The model the vectors (and so the queries) must come from: model, variant and, for the ONNX variant,
+    # the sha256 of its artifact (see onnx_model.py). Loading refuses another one.
+    embedding: dict = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, data: dict) -> "Manifest":
@@ -178,6 +181,13 @@ def make_faiss_index(vectors: np.ndarray, ids: np.ndarray, ann_threshold: int) -
     return ivf, f"IVFFlat(nlist={nlist},nprobe={nprobe})"
 
 
+def _describe(embedding: dict) -> str:
+    if not embedding:
+        return "an unrecorded model variant"
+    digest = f" ({embedding['sha256'][:12]})" if embedding.get("sha256") else ""
+    return f"'{embedding.get('model')}' {embedding.get('variant')}{digest}"
+
+
 def _sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as f:
@@ -264,7 +274,7 @@ class IndexStore:
         except (OSError, ValueError, TypeError):
             return None
 
-    def load(self, model: str, dimension: int | None = None) -> LoadedIndex:
+    def load(self, model: str, dimension: int | None = None, embedding: dict | None = None) -> LoadedIndex:
         """Load the live index, refusing one built for another model or format, or damaged."""
         folder = self.current_dir()
         if folder is None:
@@ -279,6 +289,9 @@ class IndexStore:
         if manifest.model != model:
             raise IndexMismatch(f"The index was built with the model '{manifest.model}', but the configured model "
                                 f"is '{model}'. Rebuild with: studybot index build")
+        if embedding is not None and manifest.embedding != embedding:
+            raise IndexMismatch(f"The index was embedded with {_describe(manifest.embedding)}, but queries would be "
+                                f"embedded with {_describe(embedding)}. Rebuild with: studybot index build")
         if dimension is not None and manifest.dimension != dimension:
             raise IndexMismatch(f"The index holds {manifest.dimension}-dimensional vectors; the model makes "
                                 f"{dimension}. Rebuild with: studybot index build")
@@ -295,10 +308,11 @@ class IndexStore:
             raise IndexCorrupted(f"The index in '{folder}' disagrees with its manifest. Rebuild with: studybot index build")
         return LoadedIndex(manifest=manifest, faiss_index=index, chunks=chunks, path=folder)
 
-    def is_fresh(self, corpus: Corpus, model: str) -> bool:
-        """True when the live manifest was built from exactly this corpus with this model."""
+    def is_fresh(self, corpus: Corpus, model: str, embedding: dict | None = None) -> bool:
+        """True when the live manifest was built from exactly this corpus with this model (and embedding)."""
         m = self.read_manifest()
-        return bool(m and m.format_version == FORMAT_VERSION and m.model == model and m.corpus_hash == corpus.content_hash)
+        return bool(m and m.format_version == FORMAT_VERSION and m.model == model and m.corpus_hash == corpus.content_hash
+                    and (embedding is None or m.embedding == embedding))
 
     def build(self, corpus: Corpus, embedder: Embedder, progress: bool = False) -> tuple[LoadedIndex, BuildReport]:
         """Build (incrementally: only chunks whose text changed are embedded) and swap in a new index."""
@@ -311,7 +325,7 @@ class IndexStore:
         changed = sorted(n for n in set(new_hashes) & set(old_hashes) if new_hashes[n] != old_hashes[n])
 
         chunks = [c for note in corpus.notes.values() for c in chunk_note(note)]
-        cache = EmbeddingCache(self.root / "cache", embedder.name)
+        cache = EmbeddingCache(self.root / "cache", getattr(embedder, "cache_name", embedder.name))
         cached = cache.load()
         dim = embedder.dimension
         cached = {k: v for k, v in cached.items() if v.shape == (dim,)}
@@ -342,6 +356,7 @@ class IndexStore:
             built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             index_type=kind,
             files={name: _sha256_file(tmp / name) for name in ("faiss.index", "chunks.jsonl", "notes.json")},
+            embedding=embedder.identity,
         )
         (tmp / "manifest.json").write_text(json.dumps(asdict(manifest), indent=1))
         final = builds / f"{stamp}-{corpus.content_hash[:8]}"
