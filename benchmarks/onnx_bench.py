@@ -118,10 +118,10 @@ def bench_bulk_variants(corpus: Path, onnx_root: Path, n: int = 160) -> dict:
     texts = random.Random(13).sample(texts, min(n, len(texts)))
     model = make_settings(corpus, onnx_root.parent).embedding_model
     variants = {
-        "onnx int8, sorted batches of 32, 2 threads (build path)": OnnxEmbedder(model, onnx_root, batch_size=32, threads=2),
-        "onnx int8, sorted batches of 32, 1 thread": OnnxEmbedder(model, onnx_root, batch_size=32, threads=1),
-        "onnx int8, sorted batches of 8, 2 threads": OnnxEmbedder(model, onnx_root, batch_size=8, threads=2),
-        "onnx int8, sorted batches of 128, 2 threads": OnnxEmbedder(model, onnx_root, batch_size=128, threads=2),
+        "onnx int8, sorted batches of 32, 2 threads (build path)": OnnxEmbedder(model, onnx_root, batch_size=32, threads=2, precision="int8"),
+        "onnx int8, sorted batches of 32, 1 thread": OnnxEmbedder(model, onnx_root, batch_size=32, threads=1, precision="int8"),
+        "onnx int8, sorted batches of 8, 2 threads": OnnxEmbedder(model, onnx_root, batch_size=8, threads=2, precision="int8"),
+        "onnx int8, sorted batches of 128, 2 threads": OnnxEmbedder(model, onnx_root, batch_size=128, threads=2, precision="int8"),
         "onnx int8, unsorted batches of 32, 2 threads": None,
         "torch fp32 (sentence-transformers, batch 64)": Embedder(model),
     }

@@ -40,15 +40,16 @@ def embedder() -> Embedder:
 
 @pytest.fixture(scope="session")
 def onnx_embedder(tmp_path_factory):
-    """The int8 ONNX model, exported once per session (or copied from the repo's index/onnx when there)."""
+    """The ONNX model at the default precision, exported once per session (or copied from index/onnx)."""
     from bot.retrieval.onnx_model import OnnxEmbedder, artifact_dir, read_artifact
 
-    model = Settings().embedding_model
+    settings = Settings(_env_file=None)
+    model, precision = settings.embedding_model, settings.onnx_precision
     root = tmp_path_factory.mktemp("onnx")
-    seed = artifact_dir(REPO / "index" / "onnx", model)
+    seed = artifact_dir(REPO / "index" / "onnx", model, precision)
     if read_artifact(seed) is not None:
-        shutil.copytree(seed, artifact_dir(root, model))
-    e = OnnxEmbedder(model, root)
+        shutil.copytree(seed, artifact_dir(root, model, precision))
+    e = OnnxEmbedder(model, root, precision=precision)
     e.encode(["warm up"])
     return e
 

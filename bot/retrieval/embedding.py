@@ -28,15 +28,16 @@ def resolve_model(name: str) -> str:
 
 
 def make_embedder(settings):
-    """The embedder for documents and queries: the int8 ONNX model (default) or the torch model.
+    """The embedder for documents and queries: the ONNX export (default) or the torch model.
 
-    STUDYBOT_QUERY_BACKEND=onnx|torch. The ONNX artifact lives with the index (`<index_dir>/onnx`).
+    STUDYBOT_QUERY_BACKEND=onnx|torch; STUDYBOT_ONNX_PRECISION=fp32|int8 (fp32 by default: int8 cost quality
+    on the real questions, see docs/BENCHMARKS.md). The ONNX artifact lives with the index (`<index_dir>/onnx`).
     """
     if settings.query_backend == "torch":
         return Embedder(settings.embedding_model, settings.device, settings.embedding_batch_size)
     from bot.retrieval.onnx_model import OnnxEmbedder
 
-    return OnnxEmbedder(settings.embedding_model, Path(settings.index_dir) / "onnx")
+    return OnnxEmbedder(settings.embedding_model, Path(settings.index_dir) / "onnx", precision=settings.onnx_precision)
 
 
 class Embedder:

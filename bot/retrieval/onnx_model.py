@@ -1,11 +1,13 @@
-"""The query model without torch: the sentence-transformers model exported to ONNX and quantized to int8.
+"""The query model without torch: the sentence-transformers model exported to ONNX (fp32, or int8).
 
-Exported once per index folder (`<index>/onnx/<model key>-int8/`), at index build, with `torch.onnx.export`
-and `onnxruntime.quantization.quantize_dynamic` (no optimum). The folder is self-contained:
+Exported once per index folder (`<index>/onnx/<model key>-<precision>/`), at index build, with
+`torch.onnx.export` and, for int8, `onnxruntime.quantization.quantize_dynamic` (no optimum). fp32 is the
+default (STUDYBOT_ONNX_PRECISION): int8 lost 0.6-0.7 pt hit@1 on the real questions. The folder is
+self-contained:
 
-    model.int8.onnx   the transformer, token embeddings out (int8 weights, dynamic activation quantization)
+    model.<precision>.onnx   the transformer, token embeddings out (int8: int8 weights, dynamic activations)
     tokenizer.json    the model's fast tokenizer
-    artifact.json     model, variant, sha256 of model.int8.onnx, and the pooling layout read from the model's
+    artifact.json     model, variant, sha256 of the model file, and the pooling layout read from the model's
                       own modules (modules.json, 1_Pooling/config.json, sentence_bert_config.json)
 
 `OnnxEmbedder` has the interface of `Embedder` (name, dimension, encode, word_list) and runs with
@@ -27,10 +29,18 @@ import numpy as np
 
 from bot.errors import ModelUnavailable
 
-VARIANT = "onnx-int8"
+PRECISIONS = ("fp32", "int8")
+VARIANT = "onnx-int8"  # the int8 variant's name (kept for callers); see variant_of()
 EXPORT_RECIPE = 2  # bump when the export or quantization recipe changes (the artifact is then re-exported)
 OPSET = 17
-MODEL_FILE = "model.int8.onnx"
+
+
+def variant_of(precision: str) -> str:
+    return f"onnx-{precision}"
+
+
+def model_file(precision: str) -> str:
+    return f"model.{precision}.onnx"
 POOLING_MODES = ("mean", "cls", "max", "mean_sqrt_len")
 
 
@@ -80,14 +90,14 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def artifact_dir(root: Path, model: str) -> Path:
+def artifact_dir(root: Path, model: str, precision: str = "fp32") -> Path:
     from bot.retrieval.index import model_key  # index imports faiss, not torch
 
-    return Path(root) / f"{model_key(model)}-int8"
+    return Path(root) / f"{model_key(model)}-{precision}"
 
 
-def export_artifact(model: str, dest: Path) -> dict:
-    """Export `model` to ONNX, quantize it to int8 and write the artifact folder `dest` (atomically).
+def export_artifact(model: str, dest: Path, precision: str = "fp32") -> dict:
+    """Export `model` to ONNX (quantized to int8 unless `precision` is fp32) into the folder `dest` (atomically).
 
     Imports torch and transformers: call it at build time only. Returns the artifact record.
     """
@@ -140,12 +150,15 @@ def export_artifact(model: str, dest: Path) -> dict:
                                   dynamo=False)
                 # Per-channel weight scales: per-tensor int8 drops the cosine to the torch vectors to a
                 # mean of 0.967 (min 0.951) on dev questions; per-channel keeps 0.994 (min 0.991).
-                quantize_dynamic(str(fp32), str(tmp / MODEL_FILE), weight_type=QuantType.QInt8, per_channel=True)
+                if precision == "int8":
+                    quantize_dynamic(str(fp32), str(tmp / model_file(precision)), weight_type=QuantType.QInt8,
+                                     per_channel=True)
             finally:
                 root_logger.setLevel(level)
-        fp32.unlink()
+        if precision == "int8":
+            fp32.unlink()
         shutil.copyfile(transformer_dir / "tokenizer.json", tmp / "tokenizer.json")
-        record = {"model": model, "variant": VARIANT, "sha256": sha256_file(tmp / MODEL_FILE),
+        record = {"model": model, "variant": variant_of(precision), "sha256": sha256_file(tmp / model_file(precision)),
                   "recipe": EXPORT_RECIPE, "opset": OPSET, "torch": torch.__version__,
                   "layout": {**asdict(layout), "inputs": list(inputs)}}
         (tmp / "artifact.json").write_text(json.dumps(record, indent=1))
@@ -165,7 +178,9 @@ def read_artifact(dest: Path) -> dict | None:
         record = json.loads((dest / "artifact.json").read_text())
     except (OSError, ValueError):
         return None
-    if record.get("recipe") != EXPORT_RECIPE or not (dest / MODEL_FILE).is_file() or not (dest / "tokenizer.json").is_file():
+    precision = str(record.get("variant", "")).removeprefix("onnx-")
+    if (record.get("recipe") != EXPORT_RECIPE or precision not in PRECISIONS
+            or not (dest / model_file(precision)).is_file() or not (dest / "tokenizer.json").is_file()):
         return None
     return record
 
@@ -177,13 +192,16 @@ class OnnxEmbedder:
     allows it; with False a missing artifact is a ModelUnavailable error.
     """
 
-    variant = VARIANT
 
     def __init__(self, model: str, root: Path, batch_size: int = 32, threads: int | None = None,
-                 allow_export: bool = True):
+                 allow_export: bool = True, precision: str = "fp32"):
+        if precision not in PRECISIONS:
+            raise ModelUnavailable(f"Unknown ONNX precision '{precision}' (one of: {', '.join(PRECISIONS)}).")
         self.name = model
+        self.precision = precision
+        self.variant = variant_of(precision)
         self.root = Path(root)
-        self.dir = artifact_dir(self.root, model)
+        self.dir = artifact_dir(self.root, model, precision)
         self.batch_size = batch_size
         self.threads = threads
         self.allow_export = allow_export
@@ -204,21 +222,21 @@ class OnnxEmbedder:
 
     def _ensure_artifact(self) -> dict:
         record = read_artifact(self.dir)
-        if record is not None and record.get("model") == self.name:
+        if record is not None and record.get("model") == self.name and record.get("variant") == self.variant:
             return record
         if not self.allow_export:
             raise ModelUnavailable(f"No ONNX model for '{self.name}' in '{self.dir}'. Run: studybot index build")
-        return export_artifact(self.name, self.dir)
+        return export_artifact(self.name, self.dir, self.precision)
 
     @property
     def identity(self) -> dict:
         """What the manifest records and loading compares: model, variant, checksum of the model file."""
-        return {"model": self.name, "variant": VARIANT, "sha256": self.record["sha256"]}
+        return {"model": self.name, "variant": self.variant, "sha256": self.record["sha256"]}
 
     @property
     def cache_name(self) -> str:
         """The embedding-cache name: vectors of another artifact are never reused."""
-        return f"{self.name}#{VARIANT}-{self.record['sha256'][:12]}"
+        return f"{self.name}#{self.variant}-{self.record['sha256'][:12]}"
 
     @property
     def layout(self) -> Layout:
@@ -231,11 +249,11 @@ class OnnxEmbedder:
         from tokenizers import Tokenizer
 
         record = self.record
-        path = self.dir / MODEL_FILE
+        path = self.dir / model_file(self.precision)
         if sha256_file(path) != record["sha256"]:
             if not self.allow_export:
                 raise ModelUnavailable(f"The ONNX model '{path}' is damaged. Run: studybot index build")
-            record = self._record = export_artifact(self.name, self.dir)
+            record = self._record = export_artifact(self.name, self.dir, self.precision)
         layout = self.layout
         tokenizer = Tokenizer.from_file(str(self.dir / "tokenizer.json"))
         tokenizer.enable_truncation(max_length=layout.max_seq_length)
@@ -327,4 +345,4 @@ def _progress(total: int):
     return tqdm(total=total, desc="Embedding (onnx int8)", unit="chunk")
 
 
-__all__ = ["Layout", "OnnxEmbedder", "VARIANT", "export_artifact", "pool", "read_artifact", "read_layout"]
+__all__ = ["Layout", "OnnxEmbedder", "PRECISIONS", "VARIANT", "model_file", "variant_of", "export_artifact", "pool", "read_artifact", "read_layout"]

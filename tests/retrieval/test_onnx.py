@@ -21,7 +21,7 @@ from bot.retrieval.answering import AnswerService
 from bot.retrieval.batching import MicroBatcher
 from bot.retrieval.embedding import Embedder, make_embedder, resolve_model
 from bot.retrieval.index import IndexStore
-from bot.retrieval.onnx_model import MODEL_FILE, Layout, OnnxEmbedder, pool, read_layout, sha256_file
+from bot.retrieval.onnx_model import Layout, OnnxEmbedder, model_file, pool, read_layout, sha256_file
 
 REPO = Path(__file__).resolve().parents[2]
 QUESTIONS = [json.loads(line)["q"] for line in (REPO / "eval" / "dev.jsonl").read_text().splitlines() if line.strip()][:24]
@@ -42,6 +42,19 @@ def test_onnx_vectors_match_the_torch_model(onnx_embedder, embedder):
     cos = cosines(a, b)
     assert a.dtype == np.float32 and a.shape == b.shape
     assert np.allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-5)
+    assert cos.min() >= 0.98 and cos.mean() >= 0.99, cos.round(3)
+
+
+@pytest.fixture(scope="module")
+def int8_embedder(tmp_path_factory, onnx_embedder):
+    """The int8 variant (STUDYBOT_ONNX_PRECISION=int8), exported once for this module."""
+    return OnnxEmbedder(onnx_embedder.name, tmp_path_factory.mktemp("onnx-int8"), precision="int8")
+
+
+def test_int8_vectors_stay_close_to_the_torch_model(int8_embedder, embedder):
+    a, b = int8_embedder.encode(TEXTS), embedder.encode(TEXTS)
+    cos = cosines(a, b)
+    assert int8_embedder.identity["variant"] == "onnx-int8"
     assert cos.min() >= 0.98 and cos.mean() >= 0.99, cos.round(3)
 
 
@@ -91,8 +104,8 @@ def test_pooling_follows_the_attention_mask():
 def test_manifest_pins_the_artifact_and_loading_refuses_another(tmp_path, small_corpus, onnx_embedder):
     store = IndexStore(tmp_path / "index")
     loaded, _ = store.build(load_corpus(small_corpus), onnx_embedder)
-    digest = sha256_file(onnx_embedder.dir / MODEL_FILE)
-    assert loaded.manifest.embedding == {"model": onnx_embedder.name, "variant": "onnx-int8", "sha256": digest}
+    digest = sha256_file(onnx_embedder.dir / model_file(onnx_embedder.precision))
+    assert loaded.manifest.embedding == {"model": onnx_embedder.name, "variant": onnx_embedder.variant, "sha256": digest}
     on_disk = json.loads((loaded.path / "manifest.json").read_text())
     assert on_disk["embedding"]["sha256"] == digest
     store.load(onnx_embedder.name, embedding=onnx_embedder.identity)  # the same artifact: fine
@@ -113,7 +126,7 @@ def test_switching_backend_rebuilds_instead_of_mixing_vector_spaces(small_settin
 def test_a_damaged_artifact_is_refused_when_export_is_not_allowed(tmp_path, onnx_embedder):
     root = tmp_path / "onnx"
     shutil.copytree(onnx_embedder.dir, root / onnx_embedder.dir.name)
-    model = root / onnx_embedder.dir.name / MODEL_FILE
+    model = root / onnx_embedder.dir.name / model_file(onnx_embedder.precision)
     data = bytearray(model.read_bytes())
     data[len(data) // 2] ^= 0xFF
     model.write_bytes(bytes(data))
