@@ -39,7 +39,7 @@ EXAMPLES = 3
 CLOSEST = 3
 MAX_REASONS = 5
 MAX_DAYS = 365
-_WORD = re.compile(r"[a-z][a-z0-9]+(?:-[a-z0-9]+)*")
+_WORD = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
 _SNOWFLAKE = re.compile(r"\b\d{15,21}\b")
 # Words of asking, not of a topic: never part of a suggested note name.
 _ASKING = frozenset("""what whats how why when where which who whom does do did is are was were can could should would
@@ -74,7 +74,7 @@ class GapGroup:
     reasons: tuple[str, ...]  # 👎 reasons, newest first
     suggested_id: str
     suggested_title: str
-    discipline: str  # a guess, from the closest notes
+    discipline: str  # a guess: the closest note's
 
 
 @dataclass(frozen=True)
@@ -124,7 +124,7 @@ def clean_question(text: str, anonymous: bool = False) -> str:
 
 
 def topic_words(text: str) -> list[str]:
-    return [w for w in _WORD.findall(text.lower()) if w not in _STOPWORDS and w not in _ASKING]
+    return [w for w in _WORD.findall(text.lower()) if len(w) > 1 and w not in _STOPWORDS and w not in _ASKING]
 
 
 def suggest_name(questions: list[str], taken: set[str]) -> tuple[str, str]:
@@ -132,7 +132,7 @@ def suggest_name(questions: list[str], taken: set[str]) -> tuple[str, str]:
     question uses them; the id is made unique against `taken` (existing notes and earlier groups)."""
     per_question = [topic_words(q) for q in questions]
     df = Counter(w for words in per_question for w in set(words))
-    need = max(1, math.ceil(0.4 * len(questions))) if len(questions) > 1 else 1
+    need = max(2, math.ceil(0.4 * len(questions))) if len(questions) > 1 else 1  # shared by two or more
     central = per_question[0] if per_question else []
     shared = [w for w, n in df.most_common() if n >= need][:3]
     words = sorted(shared, key=lambda w: central.index(w) if w in central else len(central)) or central[:3]
@@ -189,9 +189,6 @@ class GapService:
                             for h in hits if h.note_id in view.corpus.notes)
             note_id, title = suggest_name(distinct, taken)
             taken.add(note_id)
-            weights: Counter[str] = Counter()
-            for c in closest:
-                weights[c.discipline] += max(c.score, 0.0)
             newest_first = sorted(members, key=lambda i: -rows[i].question_id)
             reasons = [clean_question(reason, guild_id is None) for i in newest_first for reason in rows[i].reasons]
             out.append(GapGroup(
@@ -206,7 +203,7 @@ class GapService:
                 reasons=tuple(r for r in dict.fromkeys(reasons) if r)[:MAX_REASONS],
                 suggested_id=note_id,
                 suggested_title=title,
-                discipline=weights.most_common(1)[0][0] if weights else DEFAULT_DISCIPLINE,
+                discipline=closest[0].discipline if closest else DEFAULT_DISCIPLINE,
             ))
         return out
 
