@@ -137,21 +137,37 @@ async def test_privacy_export_and_forget_me(small):
     assert await small.services.study.questions.stats(fake.guild_id) == stats_before  # counts stay
 
 
+async def departures_become(cog, predicate) -> dict:
+    for _ in range(250):
+        found = await cog.service.queries.departures()
+        if predicate(found):
+            return found
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"departures stayed {found}")
+
+
 async def test_a_server_the_bot_leaves_is_deleted_after_the_grace_period_unless_it_comes_back(small):
     fake = small.fake
     await fifty_questions(small)
     cog = small.bot.get_cog("Privacy")
     store = small.services.study.store
+    gid = fake.guild_id
 
-    await fake.dispatch("GUILD_DELETE", {"id": str(fake.guild_id)})
-    for _ in range(100):
-        if fake.guild_id in await cog.service.queries.departures():
-            break
-        await asyncio.sleep(0.02)
-    removed_at = (await cog.service.queries.departures())[fake.guild_id]
+    # Removed, then added back within the grace period: nothing is ever deleted.
+    await fake.dispatch("GUILD_DELETE", {"id": str(gid)})
+    first = (await departures_become(cog, lambda d: gid in d))[gid]
+    rejoin = {k: v for k, v in fake.guild_payload().items() if k != "unavailable"}  # a join, not an outage
+    await fake.dispatch("GUILD_CREATE", rejoin)
+    await departures_become(cog, lambda d: gid not in d)
+    assert (await cog.daily_purge(now=first + timedelta(days=31))).guilds_deleted == ()
+    assert (await store.table_counts(gid))["question_log"] == 50
+
+    # Removed for good: kept through the grace period, then deleted.
+    await fake.dispatch("GUILD_DELETE", {"id": str(gid)})
+    removed_at = (await departures_become(cog, lambda d: gid in d))[gid]
     assert (await cog.daily_purge(now=removed_at + timedelta(days=29))).guilds_deleted == ()
-    assert (await store.table_counts(fake.guild_id))["question_log"] == 50
+    assert (await store.table_counts(gid))["question_log"] == 50
 
     report = await cog.daily_purge(now=removed_at + timedelta(days=31))
-    assert report.guilds_deleted == (fake.guild_id,)
-    assert all(n == 0 for n in (await store.table_counts(fake.guild_id)).values())
+    assert report.guilds_deleted == (gid,)
+    assert all(n == 0 for n in (await store.table_counts(gid)).values())
