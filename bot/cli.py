@@ -178,6 +178,59 @@ def eval_command(
         print_eval_summary(out, [(str(file), reports) for file, _, reports, _ in results])
 
 
+@app.command()
+def gaps(
+    guild: Annotated[Optional[int], typer.Option(help="One server's report (its notes included); without it: "
+                                                      "every server, anonymised, against the base corpus")] = None,
+    days: Annotated[int, typer.Option(min=1, max=365, help="How far back to look")] = 30,
+    min_count: Annotated[int, typer.Option("--min-count", min=1, help="Smallest group shown")] = 2,
+    fmt: Annotated[str, typer.Option("--format", help="md, csv or json")] = "md",
+) -> None:
+    """Questions the notes could not answer well (refused or rated 👎), grouped by meaning, largest first."""
+    import asyncio
+
+    from bot.insights.formats import FORMATS, render
+
+    if fmt not in FORMATS:
+        raise StudybotError(f"Unknown format '{fmt}'; choose from {', '.join(FORMATS)}.")
+    settings = _settings()
+    service = _service(progress=False)
+
+    async def main_async():
+        from bot.curation import CurationService
+        from bot.insights import GapService
+        from bot.study import Store
+
+        async with await Store.open(settings.database_path) as store:
+            if guild is not None:
+                await CurationService(store, service, settings).restore()  # the server's own notes, too
+            return await GapService(store, service).report(guild, days, min_count)
+
+    print(render(asyncio.run(main_async()), fmt), end="")
+
+
+@app.command()
+def purge() -> None:
+    """Delete logged questions and feedback older than the retention period, and servers the bot left longer ago
+    than the grace period (what the bot's daily task does)."""
+    import asyncio
+
+    from bot.privacy import PrivacyService
+    from bot.study import Store
+
+    settings = _settings()
+
+    async def main_async():
+        async with await Store.open(settings.database_path) as store:
+            service = PrivacyService(store, settings.retention_days, settings.departed_guild_grace_days)
+            return await service.purge_expired(), await service.purge_departed()
+
+    purged, servers = asyncio.run(main_async())
+    out.print(f"deleted {purged.questions} question(s) and {purged.feedback} feedback row(s) older than "
+              f"{settings.retention_days} days; {len(servers)} server(s) left more than "
+              f"{settings.departed_guild_grace_days} days ago")
+
+
 TOKEN_HELP = (
     "No Discord token. Create an application and bot in the Discord Developer Portal (Applications → "
     "New Application → Bot → Reset Token), then put DISCORD_TOKEN=... in the environment or in a .env file "

@@ -53,6 +53,13 @@ class Settings(BaseSettings):
     server_notes_max: int = Field(default=200, ge=0, description="Notes a server may add")
     server_note_max_bytes: int = Field(default=50_000, ge=1000, description="Size limit of one server note")
 
+    # Privacy (see README, "What studybot stores")
+    retention_days: int = Field(default=180, ge=1, description="Logged questions and answer feedback older than "
+                                "this are deleted by the daily purge")
+    departed_guild_grace_days: int = Field(default=30, ge=0, description="A server's notes and member data are "
+                                           "deleted this long after the bot is removed from it, unless it is added back")
+    gap_days: int = Field(default=30, ge=1, le=365, description="Default window of the gap report")
+
     # Discord
     discord_token: SecretStr | None = Field(default=None, validation_alias=AliasChoices("DISCORD_TOKEN", "STUDYBOT_DISCORD_TOKEN"))
     dev_guild_id: int | None = None

@@ -21,7 +21,7 @@ from bot.study.service import StudyService
 
 log = logging.getLogger("studybot")
 
-EXTENSIONS = ("bot.discord.asking", "bot.discord.corpus_admin", "bot.discord.study")
+EXTENSIONS = ("bot.discord.asking", "bot.discord.corpus_admin", "bot.discord.study", "bot.discord.gaps", "bot.discord.privacy")
 
 
 @dataclass

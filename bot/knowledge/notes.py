@@ -48,6 +48,8 @@ REQUIRED_SECTIONS: tuple[tuple[str, ...], ...] = (
     ("Why it matters for deep learning",),
     (QUIZ_SECTION,),
 )
+# Drafts made from the gap report mark what the author must write with this; a note still holding one is refused.
+DRAFT_PLACEHOLDER = "<<FILL"
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _QUESTION = re.compile(r"^\s{0,3}(\d+)[.)]\s+(\S.*)$")
 _OPTION = re.compile(r"^\s*[-*]\s+\[([ xX])\]\s+(\S.*)$")
@@ -305,6 +307,10 @@ def parse_note(text: str, path: str) -> ParseResult:
     if positions != sorted(positions):
         order = " → ".join(slot[0] for slot in REQUIRED_SECTIONS)
         problems.append((positions[0][0], f"sections out of order: expected {order}"))
+
+    for idx, raw in enumerate(lines):
+        if DRAFT_PLACEHOLDER in raw:
+            problems.append((idx + 1, "unfilled draft placeholder: replace every '<<FILL: ...>>' with your own text"))
 
     quiz: list[QuizItem] = []
     quiz_section = next((s for s in sections if s.heading == QUIZ_SECTION), None)

@@ -243,6 +243,18 @@ MIGRATIONS: tuple[str, ...] = (
     );
     ALTER TABLE audit_log ADD COLUMN note_id TEXT;
     """,
+    # 5: privacy (its SQL is in bot/privacy/store.py; the gap report's in bot/insights/gap_queries.py): when the bot
+    # was removed from a server (its data is deleted after a grace period unless the bot is added back first), and
+    # indexes for the retention purge (by time, across servers) and for feedback by question.
+    """
+    CREATE TABLE guild_departures (
+        guild_id   INTEGER PRIMARY KEY,
+        removed_at TEXT NOT NULL
+    );
+    CREATE INDEX question_log_at ON question_log (at);
+    CREATE INDEX answer_feedback_at ON answer_feedback (at);
+    CREATE INDEX answer_feedback_question ON answer_feedback (guild_id, question_id);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
