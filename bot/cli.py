@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, BinaryIO, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
-from bot.errors import StudybotError
+from bot.errors import InvalidInput, StudybotError
 
 app = typer.Typer(help="studybot: a study assistant for deep-learning learners.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
@@ -36,11 +39,12 @@ def corpus_check(
     """Validate notes; print every problem as path:line: message. Loads no model."""
     from bot.knowledge.corpus import check_corpus, corpus_root_for, display_path
 
-    target = Path(path) if path is not None else _settings().corpus_dir
+    settings = _settings()
+    target = Path(path) if path is not None else settings.corpus_dir
     if not target.exists():
         raise StudybotError(f"No such file or folder: '{target}'.")
     root = corpus_root_for(target)
-    report = check_corpus(root)
+    report = check_corpus(root, settings.note_limits)
     problems = report.problems
     if target.resolve() != root.resolve():
         prefix = display_path(target.resolve())
@@ -62,7 +66,8 @@ def corpus_docs(
     from bot.knowledge.corpus import load_corpus
     from bot.knowledge.coverage import coverage_markdown
 
-    corpus = load_corpus(_settings().corpus_dir)
+    settings = _settings()
+    corpus = load_corpus(settings.corpus_dir, settings.note_limits)
     out_file.parent.mkdir(parents=True, exist_ok=True)
     out_file.write_text(coverage_markdown(corpus) + "\n", encoding="utf-8")
     out.print(f"wrote {out_file} ({len(corpus)} notes)")
@@ -97,42 +102,104 @@ def index_build() -> None:
     out.print(report.summary)
 
 
+# A stdin line longer than this is refused without ever being held whole (questions are capped far lower).
+MAX_STDIN_LINE_BYTES = 64 * 1024
+SHOWN_BAD_LINE_CHARS = 200
+ASK_BATCH = 64
+
+
+def _stdin_lines(stream: BinaryIO, limit: int = MAX_STDIN_LINE_BYTES) -> Iterator[tuple[str, str | None]]:
+    """Each line of a byte stream as (text, None), or (what to echo, why it is not a question)."""
+    number = 0
+    while raw := stream.readline(limit + 1):
+        number += 1
+        if len(raw) > limit and not raw.endswith(b"\n"):
+            while (rest := stream.readline(limit)) and not rest.endswith(b"\n"):
+                pass  # skip to the end of the line, a piece at a time
+            shown = raw[:SHOWN_BAD_LINE_CHARS].decode("utf-8", errors="replace")
+            yield shown, f"line {number} is longer than {limit:,} bytes; a question must be under that"
+            continue
+        raw = raw.removesuffix(b"\n").removesuffix(b"\r")
+        try:
+            yield raw.decode("utf-8"), None
+        except UnicodeDecodeError as exc:
+            shown = raw[:SHOWN_BAD_LINE_CHARS * 4].decode("utf-8", errors="replace")[:SHOWN_BAD_LINE_CHARS]
+            yield shown, f"line {number} is not valid UTF-8 ({exc.reason} at byte {exc.start})"
+
+
+def _answer_isolated(service, lines: list[tuple[str, str | None]], top: int | None) -> list:
+    """An Answer or an exception per line, in order: one bad line never costs another its answer."""
+    results: list = [None] * len(lines)
+    pending = []
+    for i, (text, problem) in enumerate(lines):
+        try:
+            if problem is not None:
+                raise InvalidInput(problem)
+            service.check_question(text)
+            pending.append(i)
+        except Exception as exc:  # noqa: BLE001 - isolated per line and reported on that line
+            results[i] = exc
+    for i, answer in zip(pending, _answer_bisecting(service, [lines[i][0] for i in pending], top)):
+        results[i] = answer
+    return results
+
+
+def _answer_bisecting(service, questions: list[str], top: int | None) -> list:
+    """Answer in one batch; if the batch fails, answer each half, down to the single failing question."""
+    if not questions:
+        return []
+    try:
+        return service.answer_many(questions, max_notes=top)
+    except Exception as exc:  # noqa: BLE001 - any failure, not only studybot's, stays on its own line
+        if len(questions) == 1:
+            return [exc]
+        mid = len(questions) // 2
+        return _answer_bisecting(service, questions[:mid], top) + _answer_bisecting(service, questions[mid:], top)
+
+
+def _error_text(exc: Exception) -> str:
+    return str(exc) if isinstance(exc, StudybotError) else f"internal error ({type(exc).__name__}: {exc})"
+
+
 @app.command()
 def ask(
     questions: Annotated[list[str], typer.Argument(help="The question(s); '-' reads one question per line from stdin")],
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per question")] = False,
     top: Annotated[Optional[int], typer.Option(min=1, max=10, help="How many notes to show")] = None,
 ) -> None:
-    """Answer questions from the notes, with suggested next topics."""
+    """Answer questions from the notes, with suggested next topics.
+
+    With '-' and --json, every stdin line gets exactly one JSON line, in order: an answer, or an object with
+    "error" for a blank, oversized, non-UTF-8 or failing line.
+    """
     from bot.render_text import print_answer
 
-    if questions == ["-"]:
-        questions = [line.strip() for line in sys.stdin if line.strip()]
-    else:
-        questions = [" ".join(questions)]
+    from_stdin = questions == ["-"]
     service = _service(progress=not as_json)
-    batch = 64
-    for start in range(0, len(questions), batch):
-        chunk = questions[start:start + batch]
-        try:
-            answers = service.answer_many(chunk, max_notes=top)
-        except StudybotError:
-            answers = []
-            for q in chunk:  # isolate the bad line, answer the rest
-                try:
-                    answers.append(service.answer(q, max_notes=top))
-                except StudybotError as exc:
-                    answers.append(exc)
-        for q, a in zip(chunk, answers):
-            if isinstance(a, StudybotError):
-                if not as_json:
-                    raise a
-                print(json.dumps({"question": q, "answered": False, "results": [], "next_topics": [],
-                                  "error": str(a)}, ensure_ascii=False))
-            elif as_json:
-                print(json.dumps(a.to_json(), ensure_ascii=False))
+    if not from_stdin:
+        lines: Iterator[tuple[str, str | None]] = iter([(" ".join(questions), None)])
+    else:
+        lines = _stdin_lines(sys.stdin.buffer)
+        if not as_json:  # text mode has no line-for-line contract: skip blank lines
+            lines = ((text, problem) for text, problem in lines if problem or text.strip())
+    failed = False
+    while batch := list(itertools.islice(lines, ASK_BATCH)):
+        for (text, _), result in zip(batch, _answer_isolated(service, batch, top)):
+            if isinstance(result, Exception) and not (from_stdin or as_json):
+                raise result
+            if as_json:
+                obj = result.to_json() if not isinstance(result, Exception) else {
+                    "question": text, "answered": False, "results": [], "next_topics": [], "error": _error_text(result)}
+                sys.stdout.buffer.write(json.dumps(obj, ensure_ascii=False).encode("utf-8") + b"\n")
+            elif isinstance(result, Exception):
+                failed = True
+                err.print(f"[bold red]error:[/] {escape(_error_text(result))}", highlight=False, soft_wrap=True)
             else:
-                print_answer(out, a)
+                print_answer(out, result)
+        sys.stdout.flush()
+        sys.stdout.buffer.flush()
+    if failed:
+        raise typer.Exit(1)
 
 
 DEFAULT_EVAL_FILES = (Path("eval/dev.jsonl"), Path("eval/real.jsonl"))
@@ -305,7 +372,12 @@ def main() -> None:
     try:
         app()
     except StudybotError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        # soft_wrap: a `path:line: message` stays on one line whatever the terminal width.
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except OSError as exc:  # the disk, not a bug: a full, read-only or missing folder
+        where = f" ('{exc.filename}')" if exc.filename else ""
+        err.print(f"[bold red]error:[/] {escape(exc.strerror or str(exc))}{escape(where)}", highlight=False, soft_wrap=True)
         sys.exit(1)
     except KeyboardInterrupt:
         err.print("interrupted")

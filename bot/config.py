@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.knowledge.notes import NoteLimits
+
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 
 
@@ -48,6 +50,14 @@ class Settings(BaseSettings):
     ann_threshold: int = Field(default=50_000, description="Chunk count above which an approximate index is built")
     max_question_chars: int = Field(default=4000, ge=20)
     server_index_cache: int = Field(default=64, ge=1, description="Server indexes kept in memory (LRU)")
+    index_lock_timeout: float = Field(default=600.0, ge=0, description="Seconds a build waits for another "
+                                      "build of the same index folder to finish before giving up")
+
+    # Bounded inputs: the validator refuses notes over these sizes (UTF-8 bytes), for the corpus on disk and
+    # for /corpus add alike.
+    max_note_bytes: int = Field(default=64 * 1024, ge=1024)
+    max_section_bytes: int = Field(default=16 * 1024, ge=256)
+    max_paragraph_bytes: int = Field(default=8 * 1024, ge=256)
 
     # Server notes (each server's own notes, in the database)
     server_notes_max: int = Field(default=200, ge=0, description="Notes a server may add")
@@ -81,3 +91,7 @@ class Settings(BaseSettings):
     @cached_property
     def database_path(self) -> Path:
         return self.database or self.data_dir / "studybot.sqlite3"
+
+    @property
+    def note_limits(self) -> NoteLimits:
+        return NoteLimits(self.max_note_bytes, self.max_section_bytes, self.max_paragraph_bytes)

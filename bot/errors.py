@@ -39,6 +39,10 @@ class IndexCorrupted(IndexUnavailable):
     """An index file is missing, truncated or does not match its manifest checksum."""
 
 
+class StorageUnavailable(StudybotError):
+    """The database (or its folder) cannot be opened or written: missing, read-only, full, no permission."""
+
+
 class ModelUnavailable(StudybotError):
     """The embedding model could not be loaded (offline, wrong path or name)."""
 

@@ -10,7 +10,7 @@ import io
 import logging
 import time
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from bot.config import Settings
@@ -64,7 +64,9 @@ class CurationService:
         self.notes = ServerNotesStore(store)
         self.answers = answers
         self.max_notes = settings.server_notes_max
-        self.max_bytes = settings.server_note_max_bytes
+        # The base corpus's limits, and the (possibly lower) server-note size cap.
+        self.max_bytes = min(settings.server_note_max_bytes, settings.max_note_bytes)
+        self.limits = replace(settings.note_limits, note_bytes=self.max_bytes)
         self._locks: dict[int, asyncio.Lock] = {}
         self._base_lock = asyncio.Lock()
 
@@ -88,7 +90,7 @@ class CurationService:
         while pending:
             left = []
             for row in pending:
-                note, _ = check_server_note(base, server, row.markdown, f"{row.note_id}.md")
+                note, _ = check_server_note(base, server, row.markdown, f"{row.note_id}.md", self.limits)
                 if note is not None and note.id == row.note_id:
                     server = server.with_note(note)
                 else:
@@ -120,16 +122,13 @@ class CurationService:
                   now: datetime | None = None) -> NoteChange:
         """Add or replace one of the server's notes (a base note's id overrides it in this server only)."""
         self.check_file(filename, len(data))
-        try:
-            text = data.decode("utf-8").replace("\r\n", "\n")
-        except UnicodeDecodeError:
-            raise InvalidInput("That file is not UTF-8 text.") from None
         async with self._lock(guild_id):
             server = self.server(guild_id)
             base = self.answers.corpus
-            note, problems = check_server_note(base, server, text, filename)
+            note, problems = check_server_note(base, server, data, filename, self.limits)
             if note is None:
                 raise NoteInvalid(problems)
+            text = data.decode("utf-8").replace("\r\n", "\n")  # valid: it parsed
             overrides = note.id in base.notes
             replaced = await self.notes.put_note(guild_id, note.id, text, actor_id, now_or_utc(now), self.max_notes,
                                                  "overrides the base note" if overrides else "")

@@ -81,20 +81,26 @@ class Services:
 
 
 async def build_services(settings: Settings, answers: AnswerService | None = None) -> Services:
-    """Load the corpus and index (off the event loop), open the database."""
+    """Open the database, then load the corpus and index (off the event loop).
 
+    The database comes first: an unusable data folder fails in a second, before minutes of index work.
+    """
     answers = answers or AnswerService(settings)
-    if not answers.ready:
-        report = await asyncio.to_thread(answers.ensure_ready)
-        if report is not None:
-            log.info("index built: %s", report.summary)
-        for problem in answers.corpus_problems:
-            log.warning("corpus problem (serving the last good index): %s", problem)
     study = await StudyService.open(settings.database_path, answers.corpus_for)
-    curation = CurationService(study.store, answers, settings)
-    restored = await curation.restore()
-    if restored:
-        log.info("server notes restored for %d server(s)", restored)
+    try:
+        if not answers.ready:
+            report = await asyncio.to_thread(answers.ensure_ready)
+            if report is not None:
+                log.info("index built: %s", report.summary)
+            for problem in answers.corpus_problems:
+                log.warning("corpus problem (serving the last good index): %s", problem)
+        curation = CurationService(study.store, answers, settings)
+        restored = await curation.restore()
+        if restored:
+            log.info("server notes restored for %d server(s)", restored)
+    except BaseException:
+        await study.close()
+        raise
     return Services(settings=settings, answers=answers, batcher=MicroBatcher(answers), study=study,
                     cooldown=Cooldown(settings.question_cooldown_burst, settings.question_cooldown_seconds),
                     curation=curation)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from bot.errors import CorpusInvalid, CorpusNotFound
 from bot.knowledge.graph import PrerequisiteGraph
-from bot.knowledge.notes import DISCIPLINES, Note, ParseResult, QuizItem, Section, read_note_file
+from bot.knowledge.notes import DISCIPLINES, Note, NoteLimits, ParseResult, QuizItem, Section, read_note_file
 
 
 @dataclass(frozen=True, order=True)
@@ -98,7 +98,7 @@ def corpus_root_for(path: Path) -> Path:
     return path
 
 
-def check_corpus(root: Path) -> CheckReport:
+def check_corpus(root: Path, limits: NoteLimits = NoteLimits()) -> CheckReport:
     """Validate every note under `root` and the cross-note rules; never raises on bad content."""
     root = Path(root)
     if not root.is_dir():
@@ -111,7 +111,7 @@ def check_corpus(root: Path) -> CheckReport:
             continue
         report.files += 1
         shown = display_path(path)
-        res = read_note_file(path, shown)
+        res = read_note_file(path, shown, limits)
         results[path] = res
         report.problems += [Problem(shown, line, msg) for line, msg in res.problems]
         if len(rel.parts) != 2:
@@ -138,8 +138,10 @@ def check_corpus(root: Path) -> CheckReport:
                 report.problems.append(Problem(display_path(path), res.field_lines.get("id", 1),
                                                f"duplicate id '{note_id}' (also in {first})"))
     notes = {nid: places[0][1].note for nid, places in by_id.items()}
-    # Ids of notes that exist but failed to parse still count, so one bad file does not cascade.
+    # Ids of notes that exist but failed to parse still count (as declared, and as named by their file), so
+    # one bad file does not cascade into "unknown prerequisite" in the notes that need it.
     declared = set(notes) | {r.declared_id for r in results.values() if r.declared_id}
+    declared |= {path.stem for path, r in results.items() if r.note is None}
     lines = {nid: places[0][1].field_lines.get("prerequisites", 1) for nid, places in by_id.items()}
     for note in notes.values():
         for p in note.prerequisites:
@@ -150,7 +152,8 @@ def check_corpus(root: Path) -> CheckReport:
     for cycle in graph.cycles():
         first = notes[cycle[0]]
         chain = " → ".join([*cycle, cycle[0]])
-        report.problems.append(Problem(first.path, lines[first.id], f"prerequisite cycle: {chain}"))
+        report.problems.append(Problem(first.path, lines[first.id],
+                                       f"prerequisite cycle: {chain} (each note lists the next as a prerequisite)"))
     comps = graph.components()
     if len(comps) > 1:
         for comp in comps[1:]:
@@ -172,9 +175,9 @@ def corpus_hash(notes: dict[str, Note]) -> str:
     return h.hexdigest()
 
 
-def load_corpus(root: Path) -> Corpus:
+def load_corpus(root: Path, limits: NoteLimits = NoteLimits()) -> Corpus:
     """Load a corpus, raising CorpusInvalid with every problem if any note is bad."""
-    report = check_corpus(root)
+    report = check_corpus(root, limits)
     if not report.ok:
         raise CorpusInvalid(report.problems)
     if not report.notes:

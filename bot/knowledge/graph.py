@@ -96,13 +96,36 @@ class PrerequisiteGraph:
         return chain[::-1]
 
     def cycles(self) -> list[list[str]]:
-        """One cycle per strongly connected component that has one (empty for a DAG)."""
+        """One cycle per strongly connected component that has one (empty for a DAG), the same every time.
+
+        Each is the shortest cycle through the component's smallest id, following prerequisites (ties broken
+        alphabetically) and starting at that id, whatever the order the notes were read in.
+        """
         found = []
         for comp in nx.strongly_connected_components(self._g):
             if len(comp) > 1:
-                edges = nx.find_cycle(self._g.subgraph(comp))
-                found.append([u for u, _ in edges])
+                found.append(self._shortest_cycle_through(min(comp), comp))
         return sorted(found)
+
+    def _shortest_cycle_through(self, start: str, comp: set[str]) -> list[str]:
+        came_from: dict[str, str] = {}
+        frontier = [start]
+        while frontier:
+            following = []
+            for node in frontier:
+                for nxt in sorted(self._g.predecessors(node)):  # node's prerequisites
+                    if nxt not in comp:
+                        continue
+                    if nxt == start:
+                        cycle = [node]
+                        while cycle[-1] != start:
+                            cycle.append(came_from[cycle[-1]])
+                        return cycle[::-1]
+                    if nxt not in came_from:
+                        came_from[nxt] = node
+                        following.append(nxt)
+            frontier = following
+        raise ValueError(f"no cycle through {start}")  # pragma: no cover - a component of size > 1 has one
 
     def components(self) -> list[set[str]]:
         """Weakly connected components, largest first."""

@@ -57,6 +57,20 @@ _WHY = re.compile(r"^\s*(?:\*\*)?Why:(?:\*\*)?\s*(.*)$")
 
 
 @dataclass(frozen=True)
+class NoteLimits:
+    """Size caps (UTF-8 bytes) that keep one note from costing minutes of embedding or gigabytes of memory."""
+
+    note_bytes: int = 64 * 1024
+    section_bytes: int = 16 * 1024
+    paragraph_bytes: int = 8 * 1024
+
+    @property
+    def unparsed_bytes(self) -> int:
+        """Above this a note is not even parsed: only its size is reported."""
+        return 4 * self.note_bytes
+
+
+@dataclass(frozen=True)
 class Section:
     """One `##` section of a note's body."""
 
@@ -149,8 +163,12 @@ def _as_str_list(value: object) -> list[str] | None:
     return None
 
 
-def parse_quiz(section: Section) -> tuple[list[QuizItem], list[tuple[int, str]]]:
-    """Parse the numbered multiple-choice questions of a `Check yourself` section."""
+def parse_quiz(section: Section, first_line: int | None = None) -> tuple[list[QuizItem], list[tuple[int, str]]]:
+    """Parse the numbered multiple-choice questions of a `Check yourself` section.
+
+    `first_line` is the file line of the section's (stripped) text; by default the line after the heading.
+    """
+    first_line = section.line + 1 if first_line is None else first_line
     items: list[QuizItem] = []
     problems: list[tuple[int, str]] = []
     current: dict | None = None
@@ -184,7 +202,7 @@ def parse_quiz(section: Section) -> tuple[list[QuizItem], list[tuple[int, str]]]
 
     lines = section.text.split("\n")
     for i, raw in enumerate(lines):
-        lineno = section.line + 1 + i
+        lineno = first_line + i
         if not raw.strip():
             continue
         if (m := _QUESTION.match(raw)) and not _OPTION.match(raw):
@@ -212,10 +230,49 @@ def parse_quiz(section: Section) -> tuple[list[QuizItem], list[tuple[int, str]]]
     return items, problems
 
 
-def parse_note(text: str, path: str) -> ParseResult:
+def _section_bodies(lines: list[str], sections: list[Section]) -> list[tuple[int, list[str]]]:
+    """Each section's body as (line number of its first line, its raw lines), straight from the file."""
+    ends = [s.line for s in sections[1:]] + [len(lines) + 1]
+    return [(s.line + 1, lines[s.line:end - 1]) for s, end in zip(sections, ends)]
+
+
+def _size_problems(lines: list[str], sections: list[Section], limits: NoteLimits) -> list[tuple[int, str]]:
+    """Sections and paragraphs over their caps, each at its first line."""
+    problems = []
+    for s, (first, body) in zip(sections, _section_bodies(lines, sections)):
+        size = len(s.text.encode("utf-8"))
+        if size > limits.section_bytes:
+            problems.append((s.line, f"section '## {s.heading}' is {size:,} bytes, over the limit of "
+                                     f"{limits.section_bytes:,} (STUDYBOT_MAX_SECTION_BYTES): split the note"))
+        start, size = 0, -1
+        for number, line in enumerate([*body, ""], start=first):
+            if line.strip():
+                start, size = start or number, size + len(line.encode("utf-8")) + 1
+                continue
+            if size > limits.paragraph_bytes:
+                problems.append((start, f"paragraph is {size:,} bytes, over the limit of {limits.paragraph_bytes:,} "
+                                        "(STUDYBOT_MAX_PARAGRAPH_BYTES): break it up with blank lines"))
+            start, size = 0, -1
+    return problems
+
+
+def note_size_problem(size: int, limits: NoteLimits) -> tuple[int, str] | None:
+    """The whole note over its cap, reported at its first line."""
+    if size <= limits.note_bytes:
+        return None
+    return (1, f"note is {size:,} bytes, over the limit of {limits.note_bytes:,} (STUDYBOT_MAX_NOTE_BYTES): "
+               "split it into smaller notes")
+
+
+def parse_note(text: str, path: str, limits: NoteLimits = NoteLimits()) -> ParseResult:
     """Parse a note's text. `path` is only used to fill `Note.path` and compare with the front matter."""
     result = ParseResult(note=None)
     problems = result.problems
+    size = len(text.encode("utf-8"))
+    if too_big := note_size_problem(size, limits):
+        problems.append(too_big)
+        if size > limits.unparsed_bytes:
+            return result
     lines = text.split("\n")
     bounds = _front_matter_bounds(text)
     if bounds is None:
@@ -289,6 +346,7 @@ def parse_note(text: str, path: str) -> ParseResult:
             buf.append(raw)
     flush()
 
+    problems.extend(_size_problems(lines, sections, limits))
     seen: dict[str, int] = {}
     for s in sections:
         if s.heading in seen:
@@ -315,7 +373,9 @@ def parse_note(text: str, path: str) -> ParseResult:
     quiz: list[QuizItem] = []
     quiz_section = next((s for s in sections if s.heading == QUIZ_SECTION), None)
     if quiz_section is not None and quiz_section.text.strip():
-        quiz, quiz_problems = parse_quiz(quiz_section)
+        first, body = _section_bodies(lines, sections)[sections.index(quiz_section)]
+        blank_lead = next(i for i, line in enumerate(body) if line != "")  # what Section.text strips
+        quiz, quiz_problems = parse_quiz(quiz_section, first + blank_lead)
         problems.extend(quiz_problems)
 
     if problems:
@@ -336,19 +396,60 @@ def parse_note(text: str, path: str) -> ParseResult:
     return result
 
 
-def read_note_file(path: Path, display_path: str) -> ParseResult:
-    """Read and parse a note file; unreadable or non-UTF-8 files become problems, not exceptions."""
+def decode_note_bytes(data: bytes) -> tuple[str, list[tuple[int, str]]]:
+    """Decode UTF-8 line by line: the text (bad bytes replaced) and a problem at each line that is not UTF-8."""
+    lines, problems = [], []
+    for number, raw in enumerate(data.split(b"\n"), start=1):
+        try:
+            lines.append(raw.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            lines.append(raw.decode("utf-8", errors="replace"))
+            if len(problems) < MAX_UTF8_PROBLEMS:
+                problems.append((number, f"not valid UTF-8 text ({exc.reason}: byte 0x{raw[exc.start]:02x} at "
+                                         f"column {exc.start + 1})"))
+    return "\n".join(lines), problems
+
+
+MAX_UTF8_PROBLEMS = 5  # lines reported per file; a binary file would otherwise give thousands
+
+
+def read_note_file(path: Path, display_path: str, limits: NoteLimits = NoteLimits()) -> ParseResult:
+    """Read and parse a note file; unreadable, oversized or non-UTF-8 files become problems, not exceptions.
+
+    A note that fails still declares its id (from its front matter, else its file name), so notes that list
+    it as a prerequisite are not blamed for it.
+    """
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        return ParseResult(note=None, problems=[(1, f"not valid UTF-8 text ({exc.reason} at byte {exc.start})")])
+        with path.open("rb") as f:
+            data = f.read(limits.unparsed_bytes + 1)
+            size = path.stat().st_size
     except OSError as exc:
-        return ParseResult(note=None, problems=[(1, f"cannot read file: {exc.strerror}")])
-    result = _parse_cached(text.replace("\r\n", "\n"), display_path)
+        return ParseResult(note=None, problems=[(1, f"cannot read file: {exc.strerror}")], declared_id=path.stem)
+    if size > limits.unparsed_bytes:
+        problem = note_size_problem(size, limits)
+        return ParseResult(note=None, problems=[problem] if problem else [], declared_id=path.stem)
+    result = parse_note_bytes(data, display_path, limits)
     return replace(result, declared_id=result.declared_id or path.stem)
 
 
+def parse_note_bytes(data: bytes, display_path: str, limits: NoteLimits = NoteLimits()) -> ParseResult:
+    """Decode and parse a note's bytes: lines that are not UTF-8 are problems at their own line numbers.
+
+    Such a file never becomes a note, but its other problems are still reported (except on the bad lines
+    themselves, where the replaced bytes would only cause noise).
+    """
+    if len(data) > limits.unparsed_bytes:
+        return ParseResult(note=None, problems=[note_size_problem(len(data), limits)])
+    text, utf8_problems = decode_note_bytes(data)
+    result = _parse_cached(text.replace("\r\n", "\n"), display_path, limits)
+    if utf8_problems:
+        bad_lines = {line for line, _ in utf8_problems}
+        consequences = [p for p in result.problems if p[0] not in bad_lines]
+        result = replace(result, note=None, problems=sorted(utf8_problems + consequences))
+    return result
+
+
 @lru_cache(maxsize=8192)
-def _parse_cached(text: str, display_path: str) -> ParseResult:
+def _parse_cached(text: str, display_path: str, limits: NoteLimits) -> ParseResult:
     """Parsing is pure, so a reload re-parses only the files whose text changed."""
-    return parse_note(text, display_path)
+    return parse_note(text, display_path, limits)

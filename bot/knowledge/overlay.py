@@ -10,7 +10,7 @@ from types import MappingProxyType
 
 from bot.knowledge.corpus import Corpus, Problem
 from bot.knowledge.graph import PrerequisiteGraph
-from bot.knowledge.notes import DISCIPLINES, Note, parse_note
+from bot.knowledge.notes import DISCIPLINES, Note, NoteLimits, parse_note_bytes
 
 SERVER_PATH = "server notes"
 
@@ -75,13 +75,14 @@ def visible_ids(base: Corpus, server: ServerNotes) -> set[str]:
     return (set(base.notes) - server.hidden) | set(server.notes)
 
 
-def check_server_note(base: Corpus, server: ServerNotes, text: str, name: str) -> tuple[Note | None, list[Problem]]:
-    """Parse and validate a note a server adds, with the rules of the base corpus.
+def check_server_note(base: Corpus, server: ServerNotes, text: str | bytes, name: str,
+                      limits: NoteLimits = NoteLimits()) -> tuple[Note | None, list[Problem]]:
+    """Parse and validate a note a server adds, with the rules (and size limits) of the base corpus.
 
     Its prerequisites may name base notes the server sees or the server's own notes; the merged prerequisite
-    graph (with this note in it) must stay free of cycles.
+    graph (with this note in it) must stay free of cycles. Bytes that are not UTF-8 are reported at their line.
     """
-    parsed = parse_note(text, name)
+    parsed = parse_note_bytes(text.encode("utf-8") if isinstance(text, str) else text, name, limits)
     problems = [Problem(name, line, msg) for line, msg in parsed.problems]
     if parsed.note is None:
         return None, sorted(problems)
@@ -102,7 +103,8 @@ def check_server_note(base: Corpus, server: ServerNotes, text: str, name: str) -
         for cycle in merge(base, after).graph.cycles():
             if note.id in cycle:
                 chain = " → ".join([*cycle, cycle[0]])
-                problems.append(Problem(name, line, f"prerequisite cycle: {chain}"))
+                problems.append(Problem(name, line, f"prerequisite cycle: {chain} (each note lists the next as a "
+                                                    "prerequisite)"))
     return (note if not problems else None), sorted(problems)
 
 

@@ -139,7 +139,8 @@ class AnswerService:
     def __init__(self, settings: Settings, embedder: Embedder | None = None, store: IndexStore | None = None):
         self.settings = settings
         self.embedder = embedder or make_embedder(settings)  # Embedder or OnnxEmbedder: one interface
-        self.store = store or IndexStore(settings.index_dir, ann_threshold=settings.ann_threshold)
+        self.store = store or IndexStore(settings.index_dir, ann_threshold=settings.ann_threshold,
+                                         lock_timeout=settings.index_lock_timeout)
         self.threshold = settings.answer_threshold if settings.answer_threshold is not None else ANSWER_THRESHOLD
         self._state: LiveState | None = None
         self.corpus_problems: list = []  # problems of the files on disk while the last good index serves
@@ -185,7 +186,7 @@ class AnswerService:
         """
         with self._refresh_lock:
             try:
-                corpus = load_corpus(self.settings.corpus_dir)
+                corpus = load_corpus(self.settings.corpus_dir, self.settings.note_limits)
             except CorpusInvalid as exc:
                 try:
                     loaded = self.store.load(self.embedder.name, embedding=self.embedder.identity)
@@ -205,14 +206,14 @@ class AnswerService:
                     pass  # damaged or mismatched: rebuild below, never serve it
             loaded, report = self.store.build(corpus, self.embedder, progress=progress)
             self._state = LiveState(corpus, loaded, self._retriever(loaded))
-            return report
+            return report if report.rebuilt else None
 
     def refresh(self, progress: bool = False) -> RefreshReport:
         """Re-read the corpus, rebuild what changed and swap it in. On any problem the serving state stays."""
         if not self._refresh_lock.acquire(timeout=600):
             raise StudybotError("Another refresh is still running; try again when it finishes.")
         try:
-            corpus = load_corpus(self.settings.corpus_dir)  # raises CorpusInvalid: nothing swapped
+            corpus = load_corpus(self.settings.corpus_dir, self.settings.note_limits)  # CorpusInvalid: nothing swapped
             loaded, report = self.store.build(corpus, self.embedder, progress=progress)
             self._state = LiveState(corpus, loaded, self._retriever(loaded))  # one reference assignment: atomic
             return RefreshReport(report, len(corpus), len(loaded.chunks))

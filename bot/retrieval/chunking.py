@@ -5,13 +5,18 @@ from __future__ import annotations
 import hashlib
 import re
 from functools import cached_property, lru_cache
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 from bot.knowledge.notes import Note
 
 # all-MiniLM-L6-v2 reads at most 256 word pieces; ~170 words of prose fits with the title prefix.
 MAX_WORDS = 170
 OVERVIEW = "Overview"
+# A hard cap on every chunk, whatever composed it: the model reads 256 word pieces at most, and an unbounded
+# chunk costs unbounded memory to embed and to show. A token here is a run of non-space characters, a run
+# longer than MAX_TOKEN_CHARS counting (and cut) as several.
+MAX_CHUNK_TOKENS = 256
+MAX_TOKEN_CHARS = 64
 
 
 @dataclass(frozen=True)
@@ -88,4 +93,48 @@ def chunk_note(note: Note) -> tuple[Chunk, ...]:
                       embed_text=f"{note.title} ({section.heading}): {window}",
                       lexical_text=f"{lexical_names} {section.heading} {window}")
             )
-    return tuple(chunks)
+    return cap_tokens(chunks)
+
+
+def _token_ends(text: str) -> list[int]:
+    """The end offset of each token of `text` (see MAX_CHUNK_TOKENS)."""
+    ends = []
+    for m in re.finditer(r"\S+", text):
+        ends.extend(range(m.start() + MAX_TOKEN_CHARS, m.end(), MAX_TOKEN_CHARS))
+        ends.append(m.end())
+    return ends
+
+
+def _first_tokens(text: str, n: int) -> str:
+    ends = _token_ends(text)
+    return text if len(ends) <= n else text[:ends[n - 1]]
+
+
+def cap_tokens(chunks: list[Chunk] | tuple[Chunk, ...], max_tokens: int = MAX_CHUNK_TOKENS) -> tuple[Chunk, ...]:
+    """Every chunk at most `max_tokens` tokens: a longer one is split into consecutive pieces of its text.
+
+    A piece keeps the chunk's composition: it replaces the text inside the embedded and lexical texts; if
+    those do not contain the text verbatim, they are cut to the cap instead. Chunks within the cap are
+    returned unchanged.
+    """
+    out: list[Chunk] = []
+    for c in chunks:
+        lengths = [len(_token_ends(t)) for t in (c.text, c.embed_text, c.lexical_text)]
+        if max(lengths) <= max_tokens:
+            out.append(c)
+            continue
+        # Leave room for what composition adds around the text (title, heading, names), but always progress.
+        per_piece = max(max_tokens - max(lengths[1] - lengths[0], lengths[2] - lengths[0], 0), max_tokens // 2)
+        ends = _token_ends(c.text)
+        starts = [0] + ends[per_piece - 1:-1:per_piece]
+        stops = ends[per_piece - 1::per_piece] + ([ends[-1]] if len(ends) % per_piece else [])
+        for start, stop in zip(starts, stops):
+            piece = c.text[start:stop].strip()
+            out.append(replace(c, text=piece,
+                               embed_text=_first_tokens(_swap(c.embed_text, c.text, piece), max_tokens),
+                               lexical_text=_first_tokens(_swap(c.lexical_text, c.text, piece), max_tokens)))
+    return tuple(out)
+
+
+def _swap(composed: str, text: str, piece: str) -> str:
+    return composed.replace(text, piece, 1) if text and text in composed else composed

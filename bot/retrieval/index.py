@@ -3,22 +3,23 @@
 Layout under the index folder (generated, never hand-edited):
 
     CURRENT                      name of the live build folder (replaced atomically)
+    .build.lock                  held by the one process building (see durable.FolderLock)
     builds/<stamp>/manifest.json model, dimension, corpus hash, format version, build time, file checksums
     builds/<stamp>/faiss.index   vectors under integer chunk ids (FAISS holds ids only)
     builds/<stamp>/chunks.jsonl  the chunk texts and their notes, line i = chunk id i
     builds/<stamp>/notes.json    the notes the index was built from (served if the corpus later breaks)
-    cache/<model>.npy|.json      embedding cache keyed by sha256(chunk text), per model
+    cache/<model>.vectors.npy    self-verifying embedding cache keyed by sha256(chunk text), per model
 
-A build writes a new folder, then swaps CURRENT with os.replace: a crash at any point leaves the previous
-build live and loadable.
+A build holds the lock, writes a new folder under a temporary name, fsyncs it and renames it into place,
+saves the cache the same way, then swaps CURRENT with one atomic rename: a crash at any point leaves the
+previous build live and loadable, and the next build sweeps what the crash left.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import re
+import logging
 import shutil
 import time
 from dataclasses import asdict, dataclass, field
@@ -31,7 +32,11 @@ import numpy as np
 from bot.errors import IndexCorrupted, IndexMismatch, IndexUnavailable
 from bot.knowledge.corpus import Corpus, corpus_from_json, corpus_to_json
 from bot.retrieval.chunking import Chunk, chunk_note
+from bot.retrieval.durable import FolderLock, ensure_dir, fsync_dir, publish, sweep_temporary, temporary_name, write_atomic
 from bot.retrieval.embedding import Embedder
+from bot.retrieval.embedding_cache import EmbeddingCache
+
+log = logging.getLogger("studybot.index")
 
 FORMAT_VERSION = 2
 # Approximate index (at or above `ann_threshold` vectors): IVF with full vectors (IndexIVFFlat). It builds in
@@ -82,13 +87,15 @@ class BuildReport:
     reused: int
     seconds: float
     rebuilt: bool = True  # False when the index was already up to date
+    cache_problem: str | None = None  # why cached vectors were discarded (they were embedded again)
 
     @property
     def summary(self) -> str:
         if not self.rebuilt:
-            return "index already up to date"
-        return (f"{len(self.added)} added, {len(self.changed)} changed, {len(self.removed)} removed; "
+            return "index already up to date; nothing written"
+        text = (f"{len(self.added)} added, {len(self.changed)} changed, {len(self.removed)} removed; "
                 f"{self.embedded} chunk(s) embedded, {self.reused} reused, {self.seconds:.2f}s")
+        return f"{text}\nwarning: {self.cache_problem}; their texts were embedded again" if self.cache_problem else text
 
 
 @dataclass
@@ -107,12 +114,6 @@ class LoadedIndex:
             return corpus_from_json(data, self.path)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise IndexCorrupted(f"The notes snapshot in '{self.path}' is unreadable. Rebuild with: studybot index build") from exc
-
-
-def model_key(model: str) -> str:
-    """A file-safe name for a model, for the per-model embedding cache."""
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", model).strip("_")[-60:]
-    return f"{slug}-{hashlib.sha256(model.encode()).hexdigest()[:8]}"
 
 
 def _ivf_lists(n: int) -> int:
@@ -196,58 +197,33 @@ def _sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+@dataclass(frozen=True)
+class _Payload:
+    """What a build of this corpus writes besides the vectors, serialised once: compared to decide freshness."""
 
+    chunks: list[Chunk]
+    chunks_jsonl: bytes
+    notes_json: bytes
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tmp.open("wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    @classmethod
+    def of(cls, corpus: Corpus) -> "_Payload":
+        chunks = [c for note in corpus.notes.values() for c in chunk_note(note)]
+        return cls(chunks, "".join(json.dumps(c.to_json()) + "\n" for c in chunks).encode("utf-8"),
+                   json.dumps(corpus_to_json(corpus)).encode("utf-8"))
 
-
-class EmbeddingCache:
-    """Vectors already computed for a model, keyed by sha256 of the embedded text."""
-
-    def __init__(self, folder: Path, model: str):
-        self.vectors_path = folder / f"{model_key(model)}.npy"
-        self.keys_path = folder / f"{model_key(model)}.json"
-
-    def load(self) -> dict[str, np.ndarray]:
-        try:
-            keys = json.loads(self.keys_path.read_text())
-            vecs = np.load(self.vectors_path)
-        except (OSError, ValueError):
-            return {}  # no cache or a damaged one: recompute, never trust it
-        if len(keys) != len(vecs):
-            return {}
-        return dict(zip(keys, vecs))
-
-    def save(self, entries: dict[str, np.ndarray], dimension: int) -> None:
-        self.vectors_path.parent.mkdir(parents=True, exist_ok=True)
-        keys = list(entries)
-        vecs = np.stack([entries[k] for k in keys]).astype(np.float32) if keys else np.zeros((0, dimension), np.float32)
-        tmp = self.vectors_path.with_name(f".{self.vectors_path.name}.{os.getpid()}.tmp.npy")
-        np.save(tmp, vecs)
-        os.replace(tmp, self.vectors_path)
-        _write_atomic(self.keys_path, json.dumps(keys).encode())
+    @property
+    def checksums(self) -> dict[str, str]:
+        return {"chunks.jsonl": hashlib.sha256(self.chunks_jsonl).hexdigest(),
+                "notes.json": hashlib.sha256(self.notes_json).hexdigest()}
 
 
 class IndexStore:
     """Builds, swaps and loads the index under one folder."""
 
-    def __init__(self, root: Path, ann_threshold: int = 50_000):
+    def __init__(self, root: Path, ann_threshold: int = 50_000, lock_timeout: float = 600.0):
         self.root = Path(root)
         self.ann_threshold = ann_threshold
+        self.lock_timeout = lock_timeout
 
     @property
     def current_file(self) -> Path:
@@ -308,28 +284,62 @@ class IndexStore:
             raise IndexCorrupted(f"The index in '{folder}' disagrees with its manifest. Rebuild with: studybot index build")
         return LoadedIndex(manifest=manifest, faiss_index=index, chunks=chunks, path=folder)
 
+    @staticmethod
+    def _matches(manifest: Manifest | None, corpus: Corpus, payload: _Payload, model: str,
+                 embedding: dict | None = None) -> bool:
+        return bool(manifest and manifest.format_version == FORMAT_VERSION and manifest.model == model
+                    and manifest.corpus_hash == corpus.content_hash
+                    and (embedding is None or manifest.embedding == embedding)
+                    and all(manifest.files.get(name) == digest for name, digest in payload.checksums.items()))
+
     def is_fresh(self, corpus: Corpus, model: str, embedding: dict | None = None) -> bool:
-        """True when the live manifest was built from exactly this corpus with this model (and embedding)."""
-        m = self.read_manifest()
-        return bool(m and m.format_version == FORMAT_VERSION and m.model == model and m.corpus_hash == corpus.content_hash
-                    and (embedding is None or m.embedding == embedding))
+        """True when the live build holds exactly what a build of this corpus with this model would write."""
+        return self._matches(self.read_manifest(), corpus, _Payload.of(corpus), model, embedding)
 
     def build(self, corpus: Corpus, embedder: Embedder, progress: bool = False) -> tuple[LoadedIndex, BuildReport]:
-        """Build (incrementally: only chunks whose text changed are embedded) and swap in a new index."""
+        """Build (incrementally: only chunks whose text changed are embedded) and swap in a new index.
+
+        The whole build holds the folder's lock, so a second builder waits instead of interleaving. When the
+        live build already holds exactly this corpus, nothing is written and the live index is returned.
+        """
         started = time.perf_counter()
-        previous = self.read_manifest()
+        with FolderLock(self.root, self.lock_timeout):
+            self._sweep_temporary()
+            payload = _Payload.of(corpus)
+            previous = self.read_manifest()
+            if self._matches(previous, corpus, payload, embedder.name, embedder.identity):
+                try:
+                    loaded = self.load(embedder.name, embedding=embedder.identity)
+                except IndexUnavailable:
+                    pass  # damaged: build a new one below
+                else:
+                    return loaded, BuildReport([], [], [], embedded=0, reused=0,
+                                               seconds=time.perf_counter() - started, rebuilt=False)
+            return self._build_locked(corpus, payload, previous, embedder, progress, started)
+
+    def _build_locked(self, corpus: Corpus, payload: _Payload, previous: Manifest | None, embedder: Embedder,
+                      progress: bool, started: float) -> tuple[LoadedIndex, BuildReport]:
         old_hashes = previous.note_hashes if previous and previous.model == embedder.name else {}
         new_hashes = {nid: n.content_hash for nid, n in corpus.notes.items()}
         added = sorted(set(new_hashes) - set(old_hashes))
         removed = sorted(set(old_hashes) - set(new_hashes))
         changed = sorted(n for n in set(new_hashes) & set(old_hashes) if new_hashes[n] != old_hashes[n])
 
-        chunks = [c for note in corpus.notes.values() for c in chunk_note(note)]
+        chunks = payload.chunks
         cache = EmbeddingCache(self.root / "cache", getattr(embedder, "cache_name", embedder.name))
-        cached = cache.load()
-        dim = embedder.dimension
-        cached = {k: v for k, v in cached.items() if v.shape == (dim,)}
+        found = cache.load()
+        cached = found.entries
         missing_keys = list(dict.fromkeys(c.key for c in chunks if c.key not in cached))
+        if missing_keys or not cached:
+            dim = embedder.dimension  # loads the model; a build served wholly from the cache never needs it
+            wrong = [k for k, v in cached.items() if v.shape != (dim,)]
+            if wrong:
+                found.unreadable = found.unreadable or f"vectors of another dimension than the model's {dim}"
+                log.warning("%s: %s", cache.path, found.problem)
+                cached = {}
+                missing_keys = list(dict.fromkeys(c.key for c in chunks))
+        else:
+            dim = next(iter(cached.values())).shape[0]
         by_key = {c.key: c for c in chunks}
         if missing_keys:
             fresh = embedder.encode([by_key[k].embed_text for k in missing_keys], show_progress=progress)
@@ -337,15 +347,16 @@ class IndexStore:
         vectors = np.stack([cached[c.key] for c in chunks]).astype(np.float32) if chunks else np.zeros((0, dim), np.float32)
         index, kind = make_faiss_index(vectors, np.arange(len(chunks)), self.ann_threshold)
 
-        self._sweep_temporary()
         builds = self.root / "builds"
-        builds.mkdir(parents=True, exist_ok=True)
+        ensure_dir(builds)
+        live_before = self.current_dir()
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
-        tmp = builds / f".tmp-{stamp}-{os.getpid()}"
+        final = builds / f"{stamp}-{corpus.content_hash[:8]}"
+        tmp = temporary_name(final)
         tmp.mkdir()
         faiss.write_index(index, str(tmp / "faiss.index"))
-        (tmp / "chunks.jsonl").write_text("".join(json.dumps(c.to_json()) + "\n" for c in chunks))
-        (tmp / "notes.json").write_text(json.dumps(corpus_to_json(corpus)))
+        (tmp / "chunks.jsonl").write_bytes(payload.chunks_jsonl)
+        (tmp / "notes.json").write_bytes(payload.notes_json)
         manifest = Manifest(
             format_version=FORMAT_VERSION,
             model=embedder.name,
@@ -355,29 +366,33 @@ class IndexStore:
             note_hashes=new_hashes,
             built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             index_type=kind,
-            files={name: _sha256_file(tmp / name) for name in ("faiss.index", "chunks.jsonl", "notes.json")},
+            files={"faiss.index": _sha256_file(tmp / "faiss.index"), **payload.checksums},
             embedding=embedder.identity,
         )
         (tmp / "manifest.json").write_text(json.dumps(asdict(manifest), indent=1))
-        final = builds / f"{stamp}-{corpus.content_hash[:8]}"
-        os.replace(tmp, final)
-        _write_atomic(self.current_file, final.name.encode())  # the swap: one atomic rename
-        # Keep the cache to what the corpus uses now, so deleted notes leave no vectors behind.
+        publish(tmp, final)
+        # The cache before the swap (kept to what the corpus uses now, so deleted notes leave no vectors
+        # behind): once a build is live, its vectors are in the cache.
         cache.save({c.key: cached[c.key] for c in chunks}, dim)
-        self._sweep_old(keep=final)
+        write_atomic(self.current_file, final.name.encode())  # the swap: one atomic rename
+        self._sweep_old(keep={final, live_before})
         report = BuildReport(added, changed, removed, embedded=len(missing_keys),
-                             reused=len(set(by_key)) - len(missing_keys), seconds=time.perf_counter() - started)
+                             reused=len(set(by_key)) - len(missing_keys), seconds=time.perf_counter() - started,
+                             cache_problem=found.problem)
         return LoadedIndex(manifest=manifest, faiss_index=index, chunks=chunks, path=final), report
 
     def _sweep_temporary(self) -> None:
-        """Remove half-written builds left by crashes, but not one another live process is writing now."""
-        builds = self.root / "builds"
-        for tmp in builds.glob(".tmp-*") if builds.is_dir() else []:
-            pid = tmp.name.rsplit("-", 1)[-1]
-            if not (pid.isdigit() and int(pid) != os.getpid() and _alive(int(pid))):
-                shutil.rmtree(tmp, ignore_errors=True)
+        """Remove what crashed builders left: half-written builds, CURRENT's and the cache's temporary files.
 
-    def _sweep_old(self, keep: Path) -> None:
-        for folder in (self.root / "builds").iterdir():
-            if folder != keep and not folder.name.startswith("."):
+        Only called under the folder's lock, so no live builder is writing any of them.
+        """
+        for folder in (self.root, self.root / "builds", self.root / "cache"):
+            sweep_temporary(folder)
+
+    def _sweep_old(self, keep: set[Path | None]) -> None:
+        """Delete old builds; the one live until now is kept a while for readers still loading it."""
+        builds = self.root / "builds"
+        for folder in builds.iterdir():
+            if folder not in keep and not folder.name.startswith("."):
                 shutil.rmtree(folder, ignore_errors=True)
+        fsync_dir(builds)

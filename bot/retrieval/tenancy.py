@@ -22,7 +22,8 @@ from bot.knowledge.corpus import Corpus
 from bot.knowledge.overlay import ServerNotes, merge
 from bot.retrieval.chunking import Chunk, chunk_note
 from bot.retrieval.embedding import Embedder
-from bot.retrieval.index import FORMAT_VERSION, EmbeddingCache, LoadedIndex, Manifest
+from bot.retrieval.embedding_cache import EmbeddingCache
+from bot.retrieval.index import FORMAT_VERSION, LoadedIndex, Manifest
 from bot.retrieval.question import QuestionReader, Speller, _deletes
 from bot.retrieval.search import ChunkHit, Mode, NoteHit, Retriever, fuse, speller_targets, word_counts
 
@@ -197,7 +198,7 @@ class ServerIndexes:
 
     def _vectors_for(self, chunks: list[Chunk]) -> tuple[np.ndarray, int]:
         if self._vectors is None:
-            self._vectors = self._disk.load() if self._disk else {}
+            self._vectors = self._disk.load().entries if self._disk else {}  # verified entries only
         dim = self.embedder.dimension
         missing = list(dict.fromkeys(c.key for c in chunks if c.key not in self._vectors))
         if missing:

@@ -15,9 +15,12 @@ Every method that depends on the time takes an optional aware `now` (default: th
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
+from bot.errors import StorageUnavailable
 from bot.knowledge import Corpus
 from bot.study.admin import AdminService
 from bot.study.groups import GroupService
@@ -26,6 +29,11 @@ from bot.study.questions import QuestionService
 from bot.study.quiz import QuizService
 from bot.study.review import ReviewService
 from bot.study.storage import Store
+
+
+def _open_and_close(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sqlite3.connect(path).close()
 
 
 class StudyService:
@@ -42,8 +50,23 @@ class StudyService:
 
     @classmethod
     async def open(cls, database_path: Path | str, corpus_provider: Callable[[int | None], Corpus]) -> StudyService:
-        """Open (and migrate) the database at `database_path` (e.g. `settings.database_path`)."""
-        return cls(await Store.open(database_path), corpus_provider)
+        """Open (and migrate) the database at `database_path` (e.g. `settings.database_path`).
+
+        A database that cannot be used (read-only or full disk, missing permission, not a database) raises
+        StorageUnavailable with one line naming the file.
+        """
+        try:
+            # Open once synchronously first: when aiosqlite's own connect fails, its worker thread outlives
+            # the failure and prints a traceback if the event loop closes first (as `studybot run` does).
+            await asyncio.to_thread(_open_and_close, Path(database_path))
+            store = await Store.open(database_path)
+        except (sqlite3.Error, OSError) as exc:
+            reason = (exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)) or type(exc).__name__
+            raise StorageUnavailable(
+                f"Cannot use the database '{database_path}': {reason}. Check that its folder exists and is "
+                "writable by this user and that the disk has free space (STUDYBOT_DATA_DIR, STUDYBOT_DATABASE)."
+            ) from exc
+        return cls(store, corpus_provider)
 
     async def close(self) -> None:
         """Close the database."""

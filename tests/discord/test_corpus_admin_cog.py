@@ -100,3 +100,20 @@ async def test_hide_then_unhide_a_base_note_in_one_server(cog, client, services)
     assert services.corpus(OTHER_GUILD).get("bayes-theorem") is not None
     await cog.unhide.callback(cog, moderator_interaction(client), id="bayes-theorem")
     assert services.corpus(5000).get("bayes-theorem") is not None
+
+
+async def test_server_notes_have_the_same_size_limits_as_the_corpus(cog, client, services):
+    sentence = "The gradient points uphill, so we step the other way. "
+    paragraph = (sentence * 200)[:9 * 1024].strip()  # one 9 KiB paragraph, in a note well under 50,000 bytes
+    wordy = note_text("wordy", "calculus", prerequisites=["derivatives"], example=paragraph)
+    with pytest.raises(NoteInvalid, match=r"wordy\.md:\d+: paragraph is 9,216 bytes, over the limit of 8,192"):
+        await cog.add.callback(cog, moderator_interaction(client), file=attachment("wordy.md", wordy.encode()))
+    with pytest.raises(InvalidInput, match="at most 50,000 bytes"):
+        await cog.add.callback(cog, moderator_interaction(client), file=attachment("big.md", b"x" * 50_001))
+    assert services.corpus(5000).get("wordy") is None
+
+
+async def test_a_server_note_that_is_not_utf8_is_reported_at_its_line(cog, client):
+    data = note_text("latin", "calculus", prerequisites=["derivatives"]).encode().replace(b"plain-words", b"plain\xe9words")
+    with pytest.raises(NoteInvalid, match=r"latin\.md:13: not valid UTF-8"):
+        await cog.add.callback(cog, moderator_interaction(client), file=attachment("latin.md", data))

@@ -90,9 +90,10 @@ def test_cli_json_reads_questions_from_stdin(small_settings, embedder, monkeypat
     stdin = "what is the chain rule?\n\nhow do I grill a steak?\n" + "x" * 5000 + "\n"
     result = CliRunner().invoke(cli.app, ["ask", "--json", "-"], input=stdin)
     assert result.exit_code == 0, result.output
-    rows = [json.loads(ln) for ln in result.stdout.splitlines() if ln.startswith("{")]
-    assert [r["answered"] for r in rows] == [True, False, False]
-    assert "error" in rows[2] and "characters" in rows[2]["error"]
+    rows = [json.loads(ln) for ln in result.stdout.splitlines()]
+    assert [r["answered"] for r in rows] == [True, False, False, False]  # the blank line gets its own row
+    assert [("error" in r) for r in rows] == [False, True, False, True]
+    assert "characters" in rows[3]["error"]
 
 
 @pytest.mark.model

@@ -36,3 +36,29 @@ def test_chunk_key_changes_only_with_text(small_corpus):
     b = chunk_note(notes["chain-rule"])
     assert [c.key for c in a] == [c.key for c in b]
     assert len({c.key for c in a}) == len(a)
+
+
+def test_every_chunk_is_capped_by_tokens_whatever_the_note():
+    from bot.knowledge.notes import NoteLimits, parse_note
+    from bot.retrieval.chunking import MAX_CHUNK_TOKENS, _token_ends
+    from tests.notes_factory import note_text
+
+    unpunctuated = " ".join(f"word{i}" for i in range(3000))  # one paragraph, no sentence ends
+    no_spaces = "z" * 100_000
+    text = note_text("huge", example=unpunctuated, why=no_spaces, summary=" ".join(["long"] * 400))
+    huge = 10**8
+    note = parse_note(text, "huge.md", NoteLimits(huge, huge, huge)).note  # past the validator on purpose
+    chunks = chunk_note(note)
+    for c in chunks:
+        assert all(len(_token_ends(t)) <= MAX_CHUNK_TOKENS for t in (c.text, c.embed_text, c.lexical_text))
+        assert len(c.text) <= MAX_CHUNK_TOKENS * 64 + MAX_CHUNK_TOKENS
+    example = [c.text for c in chunks if c.heading == "Worked example"]
+    assert " ".join(example).split() == unpunctuated.split()  # split, nothing lost
+    assert "".join(c.text for c in chunks if c.heading == "Why it matters for deep learning") == no_spaces
+
+
+def test_the_cap_leaves_ordinary_chunks_alone(small_corpus):
+    from bot.retrieval.chunking import cap_tokens
+
+    for note in load_corpus(small_corpus).notes.values():
+        assert cap_tokens(chunk_note(note)) == chunk_note(note)
