@@ -185,21 +185,26 @@ def ask(
     failed = False
     while batch := list(itertools.islice(lines, ASK_BATCH)):
         for (text, _), result in zip(batch, _answer_isolated(service, batch, top)):
-            if isinstance(result, Exception) and not (from_stdin or as_json):
+            if not isinstance(result, Exception):
+                _emit_json(result.to_json()) if as_json else print_answer(out, result)
+            elif as_json:
+                _emit_json({"question": text, "answered": False, "results": [], "next_topics": [],
+                            "error": _error_text(result)})
+            elif not from_stdin:
                 raise result
-            if as_json:
-                obj = result.to_json() if not isinstance(result, Exception) else {
-                    "question": text, "answered": False, "results": [], "next_topics": [], "error": _error_text(result)}
-                sys.stdout.buffer.write(json.dumps(obj, ensure_ascii=False).encode("utf-8") + b"\n")
-            elif isinstance(result, Exception):
+            else:
                 failed = True
                 err.print(f"[bold red]error:[/] {escape(_error_text(result))}", highlight=False, soft_wrap=True)
-            else:
-                print_answer(out, result)
         sys.stdout.flush()
-        sys.stdout.buffer.flush()
     if failed:
         raise typer.Exit(1)
+
+
+def _emit_json(obj: dict) -> None:
+    """One JSON line, UTF-8 whatever the locale's encoding."""
+    sys.stdout.flush()
+    sys.stdout.buffer.write(json.dumps(obj, ensure_ascii=False).encode("utf-8") + b"\n")
+    sys.stdout.buffer.flush()
 
 
 DEFAULT_EVAL_FILES = (Path("eval/dev.jsonl"), Path("eval/real.jsonl"))

@@ -61,7 +61,10 @@ class StudyService:
             await asyncio.to_thread(_open_and_close, Path(database_path))
             store = await Store.open(database_path)
         except (sqlite3.Error, OSError) as exc:
-            reason = (exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)) or type(exc).__name__
+            if isinstance(exc, OSError) and exc.strerror:
+                reason = exc.strerror + (f" ('{exc.filename}')" if exc.filename else "")
+            else:
+                reason = str(exc) or type(exc).__name__
             raise StorageUnavailable(
                 f"Cannot use the database '{database_path}': {reason}. Check that its folder exists and is "
                 "writable by this user and that the disk has free space (STUDYBOT_DATA_DIR, STUDYBOT_DATABASE)."
