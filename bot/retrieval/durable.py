@@ -121,7 +121,7 @@ class FolderLock:
         ensure_dir(self.folder)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         deadline = time.monotonic() + self.timeout
-        waiting = False
+        attempts = 0
         try:
             while True:
                 try:
@@ -130,16 +130,17 @@ class FolderLock:
                 except OSError as exc:
                     if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
                         raise
+                attempts += 1
                 if time.monotonic() >= deadline:
                     raise Busy(f"An index build is already running in '{self.folder}' ({self._holder()}); "
                                "try again when it finishes.")
-                if not waiting:
+                if attempts == 2:  # (not at once: the holder writes its pid just after it takes the lock)
                     log.warning("an index build is already running in '%s' (%s); waiting for it to finish",
                                 self.folder, self._holder())
-                    waiting = True
                 time.sleep(_WAIT_POLL_SECONDS)
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            pid = f"{os.getpid()}\n".encode()
+            os.pwrite(fd, pid, 0)
+            os.ftruncate(fd, len(pid))
         except BaseException:
             os.close(fd)
             raise
