@@ -10,10 +10,15 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import itertools
 import logging
 import os
+import re
 import shutil
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from bot.errors import Busy
@@ -24,14 +29,65 @@ LOCK_NAME = ".build.lock"
 _WAIT_POLL_SECONDS = 0.1
 
 
+_serial = itertools.count()
+_in_flight: set[Path] = set()  # temporaries this process is writing now (never swept)
+_in_flight_lock = threading.Lock()
+
+
 def temporary_name(final: Path) -> Path:
-    """The temporary sibling a file or folder is written under before it is published as `final`."""
-    return final.with_name(f".{final.name}.{os.getpid()}.tmp")
+    """A fresh temporary sibling to write `final` under: `.<name>.<pid>.<serial>.tmp`."""
+    return final.with_name(f".{final.name}.{os.getpid()}.{next(_serial)}.tmp")
 
 
 def is_temporary(name: str) -> bool:
     """True for every temporary name a writer may leave after a crash (older `.tmp-*` and `.tmp.npy` too)."""
     return name.startswith(".") and ".tmp" in name
+
+
+_WRITER_PID = (re.compile(r"\.(\d+)\.\d+\.tmp$"), re.compile(r"\.(\d+)\.tmp(?:\.npy)?$"), re.compile(r"-(\d+)$"))
+
+
+def writer_pid(name: str) -> int | None:
+    """The process that made a temporary name, when the name says."""
+    for pattern in _WRITER_PID:
+        if m := pattern.search(name):
+            return int(m.group(1))
+    return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return pid > 0
+    return True
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+@contextmanager
+def staged(final: Path) -> Iterator[Path]:
+    """A temporary name to write `final` under: publish it inside the block, or it is removed at the end.
+
+    While the block runs, no sweep in this process touches it.
+    """
+    tmp = temporary_name(final)
+    with _in_flight_lock:
+        _in_flight.add(tmp)
+    try:
+        yield tmp
+    finally:
+        if tmp.exists() or tmp.is_symlink():  # not published: failed, or never meant to be
+            _remove(tmp)
+        with _in_flight_lock:
+            _in_flight.discard(tmp)
 
 
 def fsync_file(path: Path) -> None:
@@ -75,22 +131,29 @@ def publish(tmp: Path, final: Path) -> None:
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Replace `path` with `data`: afterwards readers see the old content or the new one, never a mix."""
-    tmp = temporary_name(path)
-    with tmp.open("wb") as f:
-        f.write(data)
-    publish(tmp, path)
+    with staged(path) as tmp:
+        tmp.write_bytes(data)
+        publish(tmp, path)
 
 
 def sweep_temporary(folder: Path) -> list[Path]:
-    """Remove every temporary file or folder directly in `folder`; only call this while holding its lock."""
+    """Remove the temporary files and folders directly in `folder` that crashed writers left.
+
+    Spared: what this process is writing now, and what another live process is writing (e.g. the bot saving
+    its server-notes cache while the CLI builds); a crashed writer's pid is dead, or its temporary is not
+    in flight. Builders call this under the folder's lock, so no other builder is writing.
+    """
     removed = []
     for entry in folder.iterdir() if folder.is_dir() else []:
-        if is_temporary(entry.name):
-            if entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry, ignore_errors=True)
-            else:
-                entry.unlink(missing_ok=True)
-            removed.append(entry)
+        if not is_temporary(entry.name):
+            continue
+        pid = writer_pid(entry.name)
+        with _in_flight_lock:
+            in_flight = entry in _in_flight
+        if in_flight or (pid is not None and pid != os.getpid() and _alive(pid)):
+            continue
+        _remove(entry)
+        removed.append(entry)
     return removed
 
 

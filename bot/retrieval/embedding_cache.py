@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.retrieval.durable import ensure_dir, publish, temporary_name
+from bot.retrieval.durable import ensure_dir, publish, staged
 
 log = logging.getLogger("studybot.index")
 
@@ -117,9 +117,9 @@ class EmbeddingCache:
             records[i]["vector"] = vec
             records[i]["checksum"] = np.frombuffer(self.checksum(key, vec), dtype=np.uint8)
         ensure_dir(self.folder)
-        tmp = temporary_name(self.path)
-        with tmp.open("wb") as f:
-            np.save(f, records, allow_pickle=False)
-        publish(tmp, self.path)
+        with staged(self.path) as tmp:
+            with tmp.open("wb") as f:
+                np.save(f, records, allow_pickle=False)
+            publish(tmp, self.path)
         for legacy in self.legacy_paths:
             legacy.unlink(missing_ok=True)

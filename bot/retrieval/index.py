@@ -32,7 +32,7 @@ import numpy as np
 from bot.errors import IndexCorrupted, IndexMismatch, IndexUnavailable
 from bot.knowledge.corpus import Corpus, corpus_from_json, corpus_to_json
 from bot.retrieval.chunking import Chunk, chunk_note
-from bot.retrieval.durable import FolderLock, ensure_dir, fsync_dir, publish, sweep_temporary, temporary_name, write_atomic
+from bot.retrieval.durable import FolderLock, ensure_dir, fsync_dir, publish, staged, sweep_temporary, write_atomic
 from bot.retrieval.embedding import Embedder
 from bot.retrieval.embedding_cache import EmbeddingCache
 
@@ -352,25 +352,15 @@ class IndexStore:
         live_before = self.current_dir()
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
         final = builds / f"{stamp}-{corpus.content_hash[:8]}"
-        tmp = temporary_name(final)
-        tmp.mkdir()
-        faiss.write_index(index, str(tmp / "faiss.index"))
-        (tmp / "chunks.jsonl").write_bytes(payload.chunks_jsonl)
-        (tmp / "notes.json").write_bytes(payload.notes_json)
-        manifest = Manifest(
-            format_version=FORMAT_VERSION,
-            model=embedder.name,
-            dimension=dim,
-            corpus_hash=corpus.content_hash,
-            chunk_count=len(chunks),
-            note_hashes=new_hashes,
-            built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            index_type=kind,
-            files={"faiss.index": _sha256_file(tmp / "faiss.index"), **payload.checksums},
-            embedding=embedder.identity,
-        )
-        (tmp / "manifest.json").write_text(json.dumps(asdict(manifest), indent=1))
-        publish(tmp, final)
+        with staged(final) as tmp:
+            tmp.mkdir()
+            faiss.write_index(index, str(tmp / "faiss.index"))
+            (tmp / "chunks.jsonl").write_bytes(payload.chunks_jsonl)
+            (tmp / "notes.json").write_bytes(payload.notes_json)
+            manifest = self._manifest(corpus, embedder, dim, len(chunks), new_hashes, kind,
+                                      {"faiss.index": _sha256_file(tmp / "faiss.index"), **payload.checksums})
+            (tmp / "manifest.json").write_text(json.dumps(asdict(manifest), indent=1))
+            publish(tmp, final)
         # The cache before the swap (kept to what the corpus uses now, so deleted notes leave no vectors
         # behind): once a build is live, its vectors are in the cache.
         cache.save({c.key: cached[c.key] for c in chunks}, dim)
@@ -380,6 +370,14 @@ class IndexStore:
                              reused=len(set(by_key)) - len(missing_keys), seconds=time.perf_counter() - started,
                              cache_problem=found.problem)
         return LoadedIndex(manifest=manifest, faiss_index=index, chunks=chunks, path=final), report
+
+    @staticmethod
+    def _manifest(corpus: Corpus, embedder: Embedder, dim: int, count: int, note_hashes: dict[str, str], kind: str,
+                  files: dict[str, str]) -> Manifest:
+        return Manifest(format_version=FORMAT_VERSION, model=embedder.name, dimension=dim,
+                        corpus_hash=corpus.content_hash, chunk_count=count, note_hashes=note_hashes,
+                        built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), index_type=kind,
+                        files=files, embedding=embedder.identity)
 
     def _sweep_temporary(self) -> None:
         """Remove what crashed builders left: half-written builds, CURRENT's and the cache's temporary files.

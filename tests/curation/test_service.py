@@ -43,7 +43,7 @@ async def test_limits_give_clear_messages(curation):
     await curation.add(B, MOD, "three.md", md("three"))  # the limit is per server
     with pytest.raises(InvalidInput, match="at most 4,000 bytes"):
         await curation.add(B, MOD, "big.md", md("big", intuition="x " * 3000))
-    with pytest.raises(InvalidInput, match="UTF-8"):
+    with pytest.raises(NoteInvalid, match="bin.md:1: not valid UTF-8"):  # at its line, like the base corpus
         await curation.add(B, MOD, "bin.md", b"\xff\xfe---")
 
 

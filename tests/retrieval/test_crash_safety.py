@@ -18,7 +18,7 @@ from bot.config import Settings
 from bot.errors import Busy
 from bot.knowledge.corpus import load_corpus
 from bot.retrieval.answering import AnswerService
-from bot.retrieval.durable import LOCK_NAME, FolderLock, is_temporary
+from bot.retrieval.durable import LOCK_NAME, FolderLock, is_temporary, staged
 from bot.retrieval.embedding import Embedder
 from bot.retrieval.embedding_cache import EmbeddingCache
 from bot.retrieval.index import IndexStore
@@ -240,15 +240,31 @@ def test_a_build_sweeps_every_kind_of_temporary_file(small_settings, embedder):
     store = IndexStore(index_dir)
     corpus = load_corpus(small_settings.corpus_dir)
     store.build(corpus, embedder)
-    crashed = [index_dir / ".CURRENT.4242.tmp", index_dir / "cache" / ".m.npy.4242.tmp.npy",
-               index_dir / "cache" / ".m.vectors.npy.4242.tmp", index_dir / "builds" / ".tmp-2024-4242" / "faiss.index",
-               index_dir / "builds" / ".20240101T000000-abc.4242.tmp" / "chunks.jsonl"]
+    dead = 999_999_999  # above any pid_max: no live process has it
+    crashed = [index_dir / f".CURRENT.{dead}.tmp", index_dir / "cache" / f".m.npy.{dead}.tmp.npy",
+               index_dir / "cache" / f".m.vectors.npy.{dead}.3.tmp", index_dir / "builds" / f".tmp-2024-{dead}" / "x",
+               index_dir / "builds" / f".20240101T000000-abc.{dead}.0.tmp" / "chunks.jsonl",
+               index_dir / f".CURRENT.{os.getpid()}.7.tmp"]  # this process, but not being written: a leftover
     for path in crashed:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b"half written")
     _, report = store.build(corpus, embedder)
     assert not report.rebuilt  # nothing changed, yet the sweep ran
     assert leftovers(index_dir) == []
+
+
+def test_the_sweep_spares_what_a_live_writer_is_writing(small_settings, embedder):
+    index_dir = small_settings.index_dir
+    store = IndexStore(index_dir)
+    corpus = load_corpus(small_settings.corpus_dir)
+    store.build(corpus, embedder)
+    other_process = index_dir / "cache" / f".m.vectors.npy.{os.getppid()}.0.tmp"  # e.g. the bot's server cache
+    other_process.write_bytes(b"being written")
+    with staged(index_dir / "cache" / "x.vectors.npy") as this_process:  # e.g. another thread of this process
+        this_process.write_bytes(b"being written")
+        assert not store.build(corpus, embedder)[1].rebuilt
+        assert this_process.exists() and other_process.exists()
+    assert not this_process.exists()  # the block ended without publishing: removed
 
 
 def test_two_builders_in_one_folder_never_interleave(tmp_path, small_settings, embedder, monkeypatch):
