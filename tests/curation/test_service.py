@@ -107,3 +107,20 @@ async def test_restore_brings_back_every_servers_notes(curation, small_settings,
     assert "bayes-theorem" not in fresh.corpus_for(B).notes and "sigmoid" not in fresh.corpus_for(B).notes
     listing = await again.listing(A)
     assert [n.id for n in listing.notes] == ["sigmoid", "softmax"] and listing.hidden == ()
+
+
+async def test_server_notes_obey_the_corpus_size_limits_of_the_settings(small_settings, embedder):
+    strict = small_settings.model_copy(update={"max_paragraph_bytes": 256})
+    answers = AnswerService(strict, embedder=embedder)
+    answers.ensure_ready()
+    store = await Store.open(strict.database_path)
+    try:
+        wordy = dict(example="Words and more words. " * 20)  # one 440-byte paragraph
+        await CurationService(store, answers, small_settings).add(A, MOD, "wordy.md", md("wordy", **wordy))
+        service = CurationService(store, answers, strict)
+        with pytest.raises(NoteInvalid, match=r"other\.md:\d+: paragraph is 440 bytes, over the limit of 256"):
+            await service.add(A, MOD, "other.md", md("other", **wordy))
+        await service.restore()  # as at a start with the stricter settings: the stored note is not served
+        assert "wordy" not in service.server(A).notes and answers.corpus_for(A).get("wordy") is None
+    finally:
+        await store.close()
