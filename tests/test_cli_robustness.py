@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -26,8 +27,13 @@ def cli_env(**settings: str) -> dict[str, str]:
 
 
 @pytest.mark.model
-def test_ask_json_stdin_gives_one_line_per_input_line_in_order(small_settings, embedder):
-    IndexStore(small_settings.index_dir).build(load_corpus(small_settings.corpus_dir), embedder)
+def test_ask_json_stdin_gives_one_line_per_input_line_in_order(small_settings, onnx_embedder):
+    from bot.retrieval.onnx_model import artifact_dir
+
+    # The default (ONNX) path, with the session's artifact in the index folder, as after `studybot index build`.
+    index_dir = small_settings.index_dir
+    shutil.copytree(artifact_dir(onnx_embedder.root, onnx_embedder.name), artifact_dir(index_dir / "onnx", onnx_embedder.name))
+    IndexStore(index_dir).build(load_corpus(small_settings.corpus_dir), onnx_embedder)
     lines = [b"what does the chain rule say?", b"", b"   ", "caf\u00e9 au lait?".encode("latin-1"),
              b"x" * (70 * 1024), b"how do I grill a steak?", "caf\u00e9 and gradient descent?".encode(),
              b"what is gradient descent?"]  # the last line has no newline
@@ -53,7 +59,7 @@ def test_an_unexpected_exception_costs_only_its_own_line(small_settings, embedde
     from bot.retrieval.answering import AnswerService
 
     monkeypatch.setattr(cli, "_settings", lambda: small_settings)
-    monkeypatch.setattr("bot.retrieval.answering.Embedder", lambda *a, **k: embedder)
+    monkeypatch.setattr("bot.retrieval.answering.make_embedder", lambda settings: embedder)
     real = AnswerService.answer_many
 
     def fragile(self, questions, *args, **kwargs):
@@ -76,7 +82,7 @@ def test_text_mode_stdin_reports_a_bad_line_and_answers_the_rest(small_settings,
     from bot import cli
 
     monkeypatch.setattr(cli, "_settings", lambda: small_settings)
-    monkeypatch.setattr("bot.retrieval.answering.Embedder", lambda *a, **k: embedder)
+    monkeypatch.setattr("bot.retrieval.answering.make_embedder", lambda settings: embedder)
     result = CliRunner().invoke(cli.app, ["ask", "-"], input=b"\xff\xfe\n\nwhat does the chain rule say?\n")
     assert result.exit_code == 1
     assert "line 1 is not valid UTF-8" in result.stderr and "The chain rule" in result.stdout

@@ -380,11 +380,11 @@ class IndexStore:
                         files=files, embedding=embedder.identity)
 
     def _sweep_temporary(self) -> None:
-        """Remove what crashed builders left: half-written builds, CURRENT's and the cache's temporary files.
+        """Remove what crashed writers left: half-written builds and ONNX exports, CURRENT's and the caches' files.
 
         Only called under the folder's lock, so no live builder is writing any of them.
         """
-        for folder in (self.root, self.root / "builds", self.root / "cache"):
+        for folder in (self.root, self.root / "builds", self.root / "cache", self.root / "onnx"):
             sweep_temporary(folder)
 
     def _sweep_old(self, keep: set[Path | None]) -> None:

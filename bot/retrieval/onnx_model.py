@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from bot.errors import ModelUnavailable
+from bot.retrieval.durable import publish
 
 PRECISIONS = ("fp32", "int8")
 VARIANT = "onnx-int8"  # the int8 variant's name (kept for callers); see variant_of()
@@ -91,7 +92,7 @@ def sha256_file(path: Path) -> str:
 
 
 def artifact_dir(root: Path, model: str, precision: str = "fp32") -> Path:
-    from bot.retrieval.index import model_key  # index imports faiss, not torch
+    from bot.retrieval.embedding_cache import model_key  # numpy only, not torch
 
     return Path(root) / f"{model_key(model)}-{precision}"
 
@@ -164,7 +165,7 @@ def export_artifact(model: str, dest: Path, precision: str = "fp32") -> dict:
         (tmp / "artifact.json").write_text(json.dumps(record, indent=1))
         shutil.rmtree(dest, ignore_errors=True)
         try:
-            os.replace(tmp, dest)
+            publish(tmp, dest)  # fsynced before and after the rename, like every index file
         except OSError:  # another process finished the same export first: use theirs
             pass
     finally:

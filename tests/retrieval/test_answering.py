@@ -86,7 +86,7 @@ def test_cli_json_reads_questions_from_stdin(small_settings, embedder, monkeypat
     from bot import cli
 
     monkeypatch.setattr(cli, "_settings", lambda: small_settings)
-    monkeypatch.setattr("bot.retrieval.answering.Embedder", lambda *a, **k: embedder)
+    monkeypatch.setattr("bot.retrieval.answering.make_embedder", lambda settings: embedder)
     stdin = "what is the chain rule?\n\nhow do I grill a steak?\n" + "x" * 5000 + "\n"
     result = CliRunner().invoke(cli.app, ["ask", "--json", "-"], input=stdin)
     assert result.exit_code == 0, result.output

@@ -87,7 +87,7 @@ def assert_same_vectors(got: dict[str, np.ndarray], want: dict[str, np.ndarray])
 def leftovers(index_dir: Path) -> list[str]:
     """Everything in the index folder that a finished build should not leave."""
     found = [str(p.relative_to(index_dir)) for p in index_dir.rglob("*") if is_temporary(p.name)]
-    found += [p.name for p in index_dir.iterdir() if p.name not in {"CURRENT", LOCK_NAME, "builds", "cache"}]
+    found += [p.name for p in index_dir.iterdir() if p.name not in {"CURRENT", LOCK_NAME, "builds", "cache", "onnx"}]
     found += [p.name for p in (index_dir / "cache").iterdir() if not p.name.endswith(".vectors.npy")]
     return found
 
@@ -103,11 +103,15 @@ def count_index_renames(store: IndexStore, corpus, embedder, monkeypatch) -> int
 
 
 @pytest.mark.model
-def test_build_killed_at_every_rename_never_serves_anything_wrong(tmp_path, seeded_index_dir, embedder, monkeypatch):
+def test_build_killed_at_every_rename_never_serves_anything_wrong(tmp_path, onnx_embedder, monkeypatch):
+    # The default path (ONNX int8): the artifact sits in the index folder, so no build here exports it.
+    from bot.retrieval.onnx_model import artifact_dir
+
+    embedder = onnx_embedder
     v1 = write_small_corpus(tmp_path / "v1")
     v2 = second_version(write_small_corpus(tmp_path / "v2"))
     base = tmp_path / "base"
-    shutil.copytree(seeded_index_dir, base)
+    shutil.copytree(artifact_dir(embedder.root, embedder.name), artifact_dir(base / "onnx", embedder.name))
     IndexStore(base).build(load_corpus(v1), embedder)
     old_hash, old_answers, _ = served(base, embedder, tmp_path)
 
@@ -244,6 +248,7 @@ def test_a_build_sweeps_every_kind_of_temporary_file(small_settings, embedder):
     crashed = [index_dir / f".CURRENT.{dead}.tmp", index_dir / "cache" / f".m.npy.{dead}.tmp.npy",
                index_dir / "cache" / f".m.vectors.npy.{dead}.3.tmp", index_dir / "builds" / f".tmp-2024-{dead}" / "x",
                index_dir / "builds" / f".20240101T000000-abc.{dead}.0.tmp" / "chunks.jsonl",
+               index_dir / "onnx" / f".m-int8.{dead}.tmp" / "model.onnx",  # a half-written ONNX export
                index_dir / f".CURRENT.{os.getpid()}.7.tmp"]  # this process, but not being written: a leftover
     for path in crashed:
         path.parent.mkdir(parents=True, exist_ok=True)
