@@ -28,11 +28,9 @@ def cli_env(**settings: str) -> dict[str, str]:
 
 @pytest.mark.model
 def test_ask_json_stdin_gives_one_line_per_input_line_in_order(small_settings, onnx_embedder):
-    from bot.retrieval.onnx_model import artifact_dir
-
     # The default (ONNX) path, with the session's artifact in the index folder, as after `studybot index build`.
     index_dir = small_settings.index_dir
-    shutil.copytree(artifact_dir(onnx_embedder.root, onnx_embedder.name), artifact_dir(index_dir / "onnx", onnx_embedder.name))
+    shutil.copytree(onnx_embedder.dir, index_dir / "onnx" / onnx_embedder.dir.name)
     IndexStore(index_dir).build(load_corpus(small_settings.corpus_dir), onnx_embedder)
     lines = [b"what does the chain rule say?", b"", b"   ", "caf\u00e9 au lait?".encode("latin-1"),
              b"x" * (70 * 1024), b"how do I grill a steak?", "caf\u00e9 and gradient descent?".encode(),

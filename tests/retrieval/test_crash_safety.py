@@ -105,13 +105,11 @@ def count_index_renames(store: IndexStore, corpus, embedder, monkeypatch) -> int
 @pytest.mark.model
 def test_build_killed_at_every_rename_never_serves_anything_wrong(tmp_path, onnx_embedder, monkeypatch):
     # The default path (ONNX int8): the artifact sits in the index folder, so no build here exports it.
-    from bot.retrieval.onnx_model import artifact_dir
-
     embedder = onnx_embedder
     v1 = write_small_corpus(tmp_path / "v1")
     v2 = second_version(write_small_corpus(tmp_path / "v2"))
     base = tmp_path / "base"
-    shutil.copytree(artifact_dir(embedder.root, embedder.name), artifact_dir(base / "onnx", embedder.name))
+    shutil.copytree(embedder.dir, base / "onnx" / embedder.dir.name)
     IndexStore(base).build(load_corpus(v1), embedder)
     old_hash, old_answers, _ = served(base, embedder, tmp_path)
 
