@@ -20,7 +20,11 @@ class Settings(BaseSettings):
     corpus_dir: Path = Path("corpus")
     index_dir: Path = Path("index")
     data_dir: Path = Path("data")
-    database: Path | None = Field(default=None, description="SQLite file; default <data_dir>/studybot.sqlite3")
+    database: str | None = Field(
+        default=None,
+        description="sqlite:///path (or a plain path) or postgresql://user@host:port/db; default the SQLite file "
+        "<data_dir>/studybot.sqlite3",
+    )
 
     # Retrieval
     embedding_model: str = Field(
@@ -61,5 +65,15 @@ class Settings(BaseSettings):
         return value
 
     @cached_property
-    def database_path(self) -> Path:
-        return self.database or self.data_dir / "studybot.sqlite3"
+    def database_url(self) -> str:
+        """Where the bot state lives: `sqlite:///…` (one host) or `postgresql://…` (many processes)."""
+        from bot.study.storage.backend import DatabaseUrl
+
+        return DatabaseUrl.parse(self.database or self.data_dir / "studybot.sqlite3").url
+
+    @cached_property
+    def database_path(self) -> Path | None:
+        """The SQLite file, or None on PostgreSQL."""
+        from bot.study.storage.backend import DatabaseUrl
+
+        return DatabaseUrl.parse(self.database_url).path

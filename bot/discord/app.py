@@ -90,7 +90,7 @@ async def build_services(settings: Settings, answers: AnswerService | None = Non
             log.info("index built: %s", report.summary)
         for problem in answers.corpus_problems:
             log.warning("corpus problem (serving the last good index): %s", problem)
-    study = await StudyService.open(settings.database_path, answers.corpus_for)
+    study = await StudyService.open(settings.database_url, answers.corpus_for)
     curation = CurationService(study.store, answers, settings)
     restored = await curation.restore()
     if restored:

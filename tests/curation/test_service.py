@@ -12,6 +12,7 @@ from bot.curation import CurationService
 from bot.errors import InvalidInput, NoteInvalid, NotFound
 from bot.retrieval.answering import AnswerService
 from bot.study.storage import Store
+from tests.databases import BACKENDS, database
 from tests.notes_factory import note_text
 
 A, B, MOD, OWNER = 11, 22, 7, 99
@@ -19,12 +20,20 @@ A, B, MOD, OWNER = 11, 22, 7, 99
 
 
 
+@pytest_asyncio.fixture(loop_scope="function", params=BACKENDS)
+async def db_url(request, tmp_path):
+    """Server notes are stored on SQLite and on PostgreSQL alike."""
+    async with database(request.param, tmp_path) as url:
+        yield url
+
+
 @pytest_asyncio.fixture(loop_scope="function")
-async def curation(small_settings, embedder):
-    settings = small_settings.model_copy(update={"server_notes_max": 2, "server_note_max_bytes": 4000})
+async def curation(small_settings, embedder, db_url):
+    settings = small_settings.model_copy(update={"server_notes_max": 2, "server_note_max_bytes": 4000,
+                                                 "database": db_url})
     answers = AnswerService(settings, embedder=embedder)
     answers.ensure_ready()
-    store = await Store.open(settings.database_path)
+    store = await Store.open(settings.database_url)
     service = CurationService(store, answers, settings)
     yield service
     await store.close()

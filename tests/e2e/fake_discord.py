@@ -92,6 +92,7 @@ ALL_PERMS = discord.Permissions.all().value
 EVERYONE_PERMS = (discord.Permissions.text() | discord.Permissions(view_channel=True)).value
 ADMIN_PERMS = discord.Permissions(administrator=True, manage_guild=True).value
 JOINED_AT = "2024-01-01T00:00:00+00:00"
+NONCE_WINDOW_SECONDS = 300
 
 
 def _json(obj: Any, status: int = 200) -> web.Response:
@@ -230,6 +231,7 @@ class FakeDiscord:
         self._log_handler = _ErrorLog(self.client_errors)
         self.base_url = ""
         self.other_guilds: Dict[int, Dict[str, Any]] = {}  # more guilds (add_guild): same members and roles
+        self.nonce_hits = 0  # messages not created again because their enforced nonce was already used
         # The guild and its default population.
         self.guild_id = self._snowflake()
         self.guild_name = guild_name
@@ -1050,7 +1052,18 @@ class FakeDiscord:
     async def _r_post_message(self, req: Request, cid: str) -> web.Response:
         if int(cid) not in self.channels:
             return _error(404, "Unknown Channel", 10003)
-        msg = self._new_bot_message(int(cid), req.json or {}, req.files)
+        body = req.json or {}
+        if body.get("enforce_nonce") and body.get("nonce") is not None:
+            # As Discord: a message with the same nonce from the same author in the last minutes is returned,
+            # not created again (what makes a re-post after a crash idempotent).
+            recent = time.time() - NONCE_WINDOW_SECONDS
+            for earlier in self.messages.values():
+                if (earlier["channel_id"] == cid and earlier.get("nonce") == body["nonce"]
+                        and earlier["author"]["id"] == self.bot_user["id"]
+                        and _dt.datetime.fromisoformat(earlier["timestamp"]).timestamp() >= recent):
+                    self.nonce_hits += 1
+                    return _json(earlier)
+        msg = self._new_bot_message(int(cid), body, req.files)
         await self._echo("MESSAGE_CREATE", msg)
         return _json(msg)
 
