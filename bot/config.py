@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     # Server notes (each server's own notes, in the database)
     server_notes_max: int = Field(default=200, ge=0, description="Notes a server may add")
     server_note_max_bytes: int = Field(default=50_000, ge=1000, description="Size limit of one server note")
+    notes_poll_seconds: float = Field(default=0.5, gt=0, description="How often a process sharing a SQLite file "
+                                      "checks for server-note changes made by another (PostgreSQL notifies)")
 
     # Discord
     discord_token: SecretStr | None = Field(default=None, validation_alias=AliasChoices("DISCORD_TOKEN", "STUDYBOT_DISCORD_TOKEN"))
@@ -52,6 +54,8 @@ class Settings(BaseSettings):
     owner_ids: list[int] = Field(default_factory=list)
     shard_count: int | None = None
     shard_ids: list[int] | None = None
+    reminder_interval_seconds: float = Field(default=45.0, gt=0, description="How often each process claims "
+                                             "and posts the due reminders of its shards")
     question_cooldown_seconds: float = Field(default=10.0, ge=0)
     question_cooldown_burst: int = Field(default=3, ge=1, description="Questions allowed per cooldown window")
 

@@ -43,6 +43,11 @@ class ServerNotesStore:
 
     def __init__(self, store: Store):
         self._store = store
+        self.written: dict[int, int] = {}  # the generation this process last wrote, per server
+
+    async def listen(self, callback) -> bool:  # noqa: ANN001 - called with the payload "<guild id>:<generation>"
+        """Be told of every other process's changes as they commit; False when the backend cannot (poll)."""
+        return await self._store.db.listen(NOTES_CHANNEL, callback)
 
     async def notes(self, guild_id: int) -> list[StoredNote]:
         async with self._store.read() as tx:
@@ -85,7 +90,7 @@ class ServerNotesStore:
                 guild_id, note_id, markdown, actor_id, to_db_time(at))
             action = "note.replace" if row is not None else "note.add"
             await _audit(tx, guild_id, actor_id, action, note_id, detail, at)
-            await _changed(tx, guild_id)
+            self.written[guild_id] = await _changed(tx, guild_id)
             return row is not None
 
     async def delete_note(self, guild_id: int, note_id: str, actor_id: int, at: datetime) -> bool:
@@ -93,7 +98,7 @@ class ServerNotesStore:
             removed = await tx.execute("DELETE FROM server_notes WHERE guild_id = ? AND note_id = ?", guild_id, note_id)
             if removed:
                 await _audit(tx, guild_id, actor_id, "note.remove", note_id, "", at)
-                await _changed(tx, guild_id)
+                self.written[guild_id] = await _changed(tx, guild_id)
             return removed > 0
 
     async def set_hidden(self, guild_id: int, note_id: str, hidden: bool, actor_id: int, at: datetime) -> bool:
@@ -108,7 +113,7 @@ class ServerNotesStore:
                                            guild_id, note_id)
             if changed:
                 await _audit(tx, guild_id, actor_id, "note.hide" if hidden else "note.unhide", note_id, "", at)
-                await _changed(tx, guild_id)
+                self.written[guild_id] = await _changed(tx, guild_id)
             return changed > 0
 
     async def audit(self, guild_id: int, actor_id: int, action: str, note_id: str | None, detail: str,
@@ -131,12 +136,13 @@ async def _audit(tx: Tx, guild_id: int, actor_id: int, action: str, note_id: str
                      guild_id, actor_id, action, note_id, detail[:500], to_db_time(at))
 
 
-async def _changed(tx: Tx, guild_id: int) -> None:
+async def _changed(tx: Tx, guild_id: int) -> int:
     """Bump the server's generation and tell the other processes (delivered when the transaction commits)."""
     generation = await tx.fetchval(
         "INSERT INTO server_note_changes (guild_id, generation) VALUES (?, 1) ON CONFLICT (guild_id) "
         "DO UPDATE SET generation = server_note_changes.generation + 1 RETURNING generation", guild_id)
     await tx.notify(NOTES_CHANNEL, f"{guild_id}:{generation}")
+    return int(generation)
 
 
 def _note(r) -> StoredNote:

@@ -60,6 +60,7 @@ class RemindersCog(commands.Cog, name="Reminders"):
         self.services = services
 
     async def cog_load(self) -> None:
+        self.reminder_loop.change_interval(seconds=self.services.settings.reminder_interval_seconds)
         self.reminder_loop.start()
 
     async def cog_unload(self) -> None:
