@@ -1,16 +1,17 @@
 """The reminder loop: session reminders in the group's channel, and the opt-in daily review DMs.
 
-Every 45 s (first pass as soon as the bot is ready) `send_due_reminders` runs once; tests call it directly
-with the `now` they want instead of waiting for the timer.
+Every `STUDYBOT_REMINDER_INTERVAL_SECONDS` (45 s; first pass as soon as the bot is ready) `send_due_reminders`
+runs once; tests call it directly with the `now` they want instead of waiting for the timer.
 
 Session reminders are claimed by the domain with a lease, per guild shard: each process claims only the
-servers of the shards it runs, and marks a reminder sent once posted (so one that fell due while the bot was
-down fires once after a restart, saying how late it is; one whose process died mid-send is claimed again when
-the lease runs out). Every message carries a nonce made from the session, which Discord enforces: a re-post
-after such a crash is dropped by Discord instead of shown twice. They mention only the group's members: allowed_mentions lists
-exactly those users, never @everyone or roles. A reminder that could not be posted (channel gone, no
-permission, Discord error) is handed back with `reminder_failed` and retried on the next pass. A group without a
-channel gets its reminders by DM; DMs are best effort (closed DMs are skipped, never retried).
+servers of the shards it runs, and marks a reminder sent once posted (so one that fell due while the bot
+was down fires once after a restart, saying how late it is; one whose process died mid-send is claimed again
+when the lease runs out). Every message carries a nonce made from the session, which Discord enforces: a
+re-post after such a crash is dropped by Discord instead of shown twice. They mention only the group's
+members: allowed_mentions lists exactly those users, never @everyone or roles. A reminder that could not be
+posted (channel gone, no permission, Discord error) is handed back with `reminder_failed` and retried on the
+next pass. A group without a channel gets its reminders by DM; DMs are best effort (closed DMs are skipped,
+never retried).
 """
 
 from __future__ import annotations

@@ -425,7 +425,8 @@ MIGRATIONS: tuple[Migration, ...] = (
         sqlite="""
     ALTER TABLE study_sessions ADD COLUMN claimed_by TEXT;
     ALTER TABLE study_sessions ADD COLUMN claim_expires_at TEXT;
-    CREATE INDEX study_sessions_unsent ON study_sessions (remind_at) WHERE reminder_sent_at IS NULL AND status = 'scheduled';
+    CREATE INDEX study_sessions_unsent ON study_sessions (remind_at)
+        WHERE reminder_sent_at IS NULL AND status = 'scheduled';
     CREATE TABLE server_note_changes (
         guild_id   INTEGER PRIMARY KEY,
         generation INTEGER NOT NULL DEFAULT 0
@@ -434,7 +435,8 @@ MIGRATIONS: tuple[Migration, ...] = (
         postgres="""
     ALTER TABLE study_sessions ADD COLUMN claimed_by TEXT;
     ALTER TABLE study_sessions ADD COLUMN claim_expires_at TEXT;
-    CREATE INDEX study_sessions_unsent ON study_sessions (remind_at) WHERE reminder_sent_at IS NULL AND status = 'scheduled';
+    CREATE INDEX study_sessions_unsent ON study_sessions (remind_at)
+        WHERE reminder_sent_at IS NULL AND status = 'scheduled';
     CREATE TABLE server_note_changes (
         guild_id   BIGINT  PRIMARY KEY,
         generation BIGINT  NOT NULL DEFAULT 0

@@ -111,6 +111,10 @@ class PostgresBackend(Backend):
             raise StudybotError(f"Could not connect to PostgreSQL at {parts.hostname}:{parts.port or 5432} "
                                 f"({exc}). Check STUDYBOT_DATABASE.") from exc
         scope = await pool.fetchval("SELECT current_schema()")
+        if scope is None:
+            await pool.close()
+            raise StudybotError(f"No schema of search_path ({query.get('search_path', 'the default')}) exists in "
+                                "that database: create it (CREATE SCHEMA …) or fix STUDYBOT_DATABASE.")
         return cls(pool, url, dsn, scope)
 
     async def close(self) -> None:
