@@ -16,8 +16,10 @@ app = typer.Typer(help="studybot: a study assistant for deep-learning learners."
                   pretty_exceptions_enable=False, add_completion=False)
 corpus_app = typer.Typer(help="Check and describe the corpus of notes.", no_args_is_help=True)
 index_app = typer.Typer(help="Build the search index.", no_args_is_help=True)
+db_app = typer.Typer(help="The bot's database (STUDYBOT_DATABASE).", no_args_is_help=True)
 app.add_typer(corpus_app, name="corpus")
 app.add_typer(index_app, name="index")
+app.add_typer(db_app, name="db")
 
 out = Console()
 err = Console(stderr=True)
@@ -133,6 +135,24 @@ def ask(
                 print(json.dumps(a.to_json(), ensure_ascii=False))
             else:
                 print_answer(out, a)
+
+
+@db_app.command("migrate")
+def db_migrate() -> None:
+    """Apply the missing migrations now (every bot process also does at start, under a lock)."""
+    import asyncio
+
+    from bot.study.storage import SCHEMA_VERSION, DatabaseUrl, Store
+
+    url = _settings().database_url
+
+    async def migrate() -> tuple[int, str]:
+        async with await Store.open(url) as store:
+            return await store.schema_version(), store.dialect
+
+    version, dialect = asyncio.run(migrate())
+    where = DatabaseUrl.parse(url).path or url.split("@")[-1].split("?")[0]  # no password in the output
+    out.print(f"{dialect} database {where}: schema version {version} of {SCHEMA_VERSION}")
 
 
 DEFAULT_EVAL_FILES = (Path("eval/dev.jsonl"), Path("eval/real.jsonl"))

@@ -41,9 +41,9 @@ class StudyService:
         self.progress = ProgressService(store, corpus_provider)
 
     @classmethod
-    async def open(cls, database_path: Path | str, corpus_provider: Callable[[int | None], Corpus]) -> StudyService:
-        """Open (and migrate) the database at `database_path` (e.g. `settings.database_path`)."""
-        return cls(await Store.open(database_path), corpus_provider)
+    async def open(cls, database: Path | str, corpus_provider: Callable[[int | None], Corpus]) -> StudyService:
+        """Open (and migrate) the database a URL or SQLite path names (e.g. `settings.database_url`)."""
+        return cls(await Store.open(database), corpus_provider)
 
     async def close(self) -> None:
         """Close the database."""
