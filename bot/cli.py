@@ -221,7 +221,7 @@ def gaps(
         from bot.insights import GapService
         from bot.study import Store
 
-        async with await Store.open(settings.database_path) as store:
+        async with await Store.open(settings.database_url) as store:
             if guild is not None:
                 await CurationService(store, service, settings).restore()  # the server's own notes, too
             return await GapService(store, service).report(guild, days, min_count)
@@ -241,7 +241,7 @@ def purge() -> None:
     settings = _settings()
 
     async def main_async():
-        async with await Store.open(settings.database_path) as store:
+        async with await Store.open(settings.database_url) as store:
             service = PrivacyService(store, settings.retention_days, settings.departed_guild_grace_days)
             return await service.purge_expired(), await service.purge_departed()
 

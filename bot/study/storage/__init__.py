@@ -5,7 +5,8 @@
     postgres.py    PostgreSQL through an asyncpg pool: several processes on several hosts
     migrations.py  the numbered migrations, for both backends
     admin.py  questions.py  groups.py  sessions.py  quizzes.py  reviews.py  progress.py   the queries
-    (server notes keep theirs beside their feature, in bot/curation/store.py)
+    (server notes, privacy and the gap report keep theirs beside their feature: bot/curation/store.py,
+    bot/privacy/store.py, bot/insights/gap_queries.py)
 
 Scoping: every table but `user_settings` carries `guild_id` and every query filters on it, so nothing of one
 server is visible from another. `user_settings` (the timezone) belongs to the person, not to a server.

@@ -443,6 +443,30 @@ MIGRATIONS: tuple[Migration, ...] = (
     );
     """,
     ),
+    Migration(
+        6,
+        "privacy (its SQL is in bot/privacy/store.py; the gap report's in bot/insights/gap_queries.py): when the bot "
+        "was removed from a server (its data is deleted after a grace period unless the bot is added back first), "
+        "and indexes for the retention purge (by time, across servers) and for feedback by question",
+        sqlite="""
+    CREATE TABLE guild_departures (
+        guild_id   INTEGER PRIMARY KEY,
+        removed_at TEXT NOT NULL
+    );
+    CREATE INDEX question_log_at ON question_log (at);
+    CREATE INDEX answer_feedback_at ON answer_feedback (at);
+    CREATE INDEX answer_feedback_question ON answer_feedback (guild_id, question_id);
+    """,
+        postgres="""
+    CREATE TABLE guild_departures (
+        guild_id   BIGINT PRIMARY KEY,
+        removed_at TEXT NOT NULL
+    );
+    CREATE INDEX question_log_at ON question_log (at);
+    CREATE INDEX answer_feedback_at ON answer_feedback (at);
+    CREATE INDEX answer_feedback_question ON answer_feedback (guild_id, question_id);
+    """,
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 assert [m.number for m in MIGRATIONS] == list(range(1, SCHEMA_VERSION + 1))
