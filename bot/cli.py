@@ -19,8 +19,10 @@ app = typer.Typer(help="studybot: a study assistant for deep-learning learners."
                   pretty_exceptions_enable=False, add_completion=False)
 corpus_app = typer.Typer(help="Check and describe the corpus of notes.", no_args_is_help=True)
 index_app = typer.Typer(help="Build the search index.", no_args_is_help=True)
+db_app = typer.Typer(help="The bot's database (STUDYBOT_DATABASE).", no_args_is_help=True)
 app.add_typer(corpus_app, name="corpus")
 app.add_typer(index_app, name="index")
+app.add_typer(db_app, name="db")
 
 out = Console()
 err = Console(stderr=True)
@@ -207,6 +209,24 @@ def _emit_json(obj: dict) -> None:
     sys.stdout.buffer.flush()
 
 
+@db_app.command("migrate")
+def db_migrate() -> None:
+    """Apply the missing migrations now (every bot process also does at start, under a lock)."""
+    import asyncio
+
+    from bot.study.storage import SCHEMA_VERSION, DatabaseUrl, Store
+
+    url = _settings().database_url
+
+    async def migrate() -> tuple[int, str]:
+        async with await Store.open(url) as store:
+            return await store.schema_version(), store.dialect
+
+    version, dialect = asyncio.run(migrate())
+    where = DatabaseUrl.parse(url).path or url.split("@")[-1].split("?")[0]  # no password in the output
+    out.print(f"{dialect} database {where}: schema version {version} of {SCHEMA_VERSION}")
+
+
 DEFAULT_EVAL_FILES = (Path("eval/dev.jsonl"), Path("eval/real.jsonl"))
 
 
@@ -273,7 +293,7 @@ def gaps(
         from bot.insights import GapService
         from bot.study import Store
 
-        async with await Store.open(settings.database_path) as store:
+        async with await Store.open(settings.database_url) as store:
             if guild is not None:
                 await CurationService(store, service, settings).restore()  # the server's own notes, too
             return await GapService(store, service).report(guild, days, min_count)
@@ -293,7 +313,7 @@ def purge() -> None:
     settings = _settings()
 
     async def main_async():
-        async with await Store.open(settings.database_path) as store:
+        async with await Store.open(settings.database_url) as store:
             service = PrivacyService(store, settings.retention_days, settings.departed_guild_grace_days)
             return await service.purge_expired(), await service.purge_departed()
 

@@ -23,7 +23,11 @@ class Settings(BaseSettings):
     corpus_dir: Path = Path("corpus")
     index_dir: Path = Path("index")
     data_dir: Path = Path("data")
-    database: Path | None = Field(default=None, description="SQLite file; default <data_dir>/studybot.sqlite3")
+    database: str | None = Field(
+        default=None,
+        description="sqlite:///path (or a plain path) or postgresql://user@host:port/db; default the SQLite file "
+        "<data_dir>/studybot.sqlite3",
+    )
 
     # Retrieval
     embedding_model: str = Field(
@@ -62,6 +66,8 @@ class Settings(BaseSettings):
     # Server notes (each server's own notes, in the database)
     server_notes_max: int = Field(default=200, ge=0, description="Notes a server may add")
     server_note_max_bytes: int = Field(default=50_000, ge=1000, description="Size limit of one server note")
+    notes_poll_seconds: float = Field(default=0.5, gt=0, description="How often a process sharing a SQLite file "
+                                      "checks for server-note changes made by another (PostgreSQL notifies)")
 
     # Privacy (see README, "What studybot stores")
     retention_days: int = Field(default=180, ge=1, description="Logged questions and answer feedback older than "
@@ -76,6 +82,8 @@ class Settings(BaseSettings):
     owner_ids: list[int] = Field(default_factory=list)
     shard_count: int | None = None
     shard_ids: list[int] | None = None
+    reminder_interval_seconds: float = Field(default=45.0, gt=0, description="How often each process claims "
+                                             "and posts the due reminders of its shards")
     question_cooldown_seconds: float = Field(default=10.0, ge=0)
     question_cooldown_burst: int = Field(default=3, ge=1, description="Questions allowed per cooldown window")
 
@@ -89,8 +97,18 @@ class Settings(BaseSettings):
         return value
 
     @cached_property
-    def database_path(self) -> Path:
-        return self.database or self.data_dir / "studybot.sqlite3"
+    def database_url(self) -> str:
+        """Where the bot state lives: `sqlite:///…` (one host) or `postgresql://…` (many processes)."""
+        from bot.study.storage.backend import DatabaseUrl
+
+        return DatabaseUrl.parse(self.database or self.data_dir / "studybot.sqlite3").url
+
+    @cached_property
+    def database_path(self) -> Path | None:
+        """The SQLite file, or None on PostgreSQL."""
+        from bot.study.storage.backend import DatabaseUrl
+
+        return DatabaseUrl.parse(self.database_url).path
 
     @property
     def note_limits(self) -> NoteLimits:

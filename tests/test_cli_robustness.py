@@ -124,7 +124,7 @@ async def test_an_unusable_database_is_one_clear_error_naming_the_file(tmp_path,
         async def full(*args, **kwargs):
             raise sqlite3.OperationalError("database or disk is full")
 
-        monkeypatch.setattr("bot.study.storage.aiosqlite.connect", full)
+        monkeypatch.setattr("bot.study.storage.sqlite.aiosqlite.connect", full)
     else:
         path.mkdir()
     with pytest.raises(StorageUnavailable) as info:

@@ -69,6 +69,8 @@ class CurationService:
         self.limits = replace(settings.note_limits, note_bytes=self.max_bytes)
         self._locks: dict[int, asyncio.Lock] = {}
         self._base_lock = asyncio.Lock()
+        self._seen: dict[int, int] = {}  # per server, the generation of its notes this process serves
+        self.poll_seconds = settings.notes_poll_seconds
 
     def _lock(self, guild_id: int) -> asyncio.Lock:
         return self._locks.setdefault(guild_id, asyncio.Lock())
@@ -76,6 +78,7 @@ class CurationService:
     # -- start ---------------------------------------------------------------------------------------------
     async def restore(self) -> int:
         """Load every server's notes from the database (at start); returns how many servers have some."""
+        self._seen = await self.notes.generations()  # read first: a change made meanwhile is caught up later
         guilds = await self.notes.guilds()
         for guild_id in guilds:
             self.answers.servers.set_notes(await self._load(guild_id))
@@ -101,6 +104,39 @@ class CurationService:
                 break
             pending = left
         return server
+
+    # -- other processes' changes ----------------------------------------------------------------------------
+    async def catch_up(self) -> list[int]:
+        """Reload the servers whose notes another process changed since this one loaded them."""
+        changed = []
+        for guild_id, generation in (await self.notes.generations()).items():
+            if self._seen.get(guild_id) == generation or self.notes.written.get(guild_id) == generation:
+                self._seen[guild_id] = generation
+                continue
+            async with self._lock(guild_id):
+                await self._install(await self._load(guild_id))
+            self._seen[guild_id] = generation
+            changed.append(guild_id)
+            log.info("server %s: notes changed by another process (generation %s); re-indexed", guild_id,
+                     generation)
+        return changed
+
+    async def follow_changes(self) -> None:
+        """Run until cancelled: refresh each server another process changes, within `poll_seconds` on SQLite,
+        at once on PostgreSQL (LISTEN/NOTIFY, with a slow poll as a safety net for a lost notification)."""
+        wake = asyncio.Event()
+        listening = await self.notes.listen(lambda _payload: wake.set())
+        interval = max(self.poll_seconds, 10.0) if listening else self.poll_seconds
+        while True:
+            try:
+                await asyncio.wait_for(wake.wait(), interval)
+            except TimeoutError:
+                pass
+            wake.clear()
+            try:
+                await self.catch_up()
+            except Exception:  # noqa: BLE001 - a database hiccup must not stop following
+                log.exception("could not catch up with server-note changes; retrying")
 
     def server(self, guild_id: int) -> ServerNotes:
         return self.answers.servers.notes_of(guild_id) or ServerNotes(guild_id)

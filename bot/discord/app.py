@@ -35,6 +35,7 @@ class Services:
     cooldown: Cooldown
     curation: CurationService
     corpus_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    background: list[asyncio.Task] = field(default_factory=list)  # e.g. following other processes' note changes
 
     # The few cross-feature steps every cog shares.
     async def ask(self, guild_id: int | None, user_id: int, question: str) -> tuple[Answer, int | None]:
@@ -76,6 +77,9 @@ class Services:
         await self.study.admin.log_action(guild_id, user_id, action, detail)
 
     async def close(self) -> None:
+        for task in self.background:
+            task.cancel()
+        await asyncio.gather(*self.background, return_exceptions=True)
         await self.batcher.close()
         await self.study.close()
 
@@ -86,7 +90,7 @@ async def build_services(settings: Settings, answers: AnswerService | None = Non
     The database comes first: an unusable data folder fails in a second, before minutes of index work.
     """
     answers = answers or AnswerService(settings)
-    study = await StudyService.open(settings.database_path, answers.corpus_for)
+    study = await StudyService.open(settings.database_url, answers.corpus_for)
     try:
         if not answers.ready:
             report = await asyncio.to_thread(answers.ensure_ready)
@@ -101,9 +105,10 @@ async def build_services(settings: Settings, answers: AnswerService | None = Non
     except BaseException:
         await study.close()
         raise
+    follow = asyncio.create_task(curation.follow_changes(), name="follow-server-note-changes")
     return Services(settings=settings, answers=answers, batcher=MicroBatcher(answers), study=study,
                     cooldown=Cooldown(settings.question_cooldown_burst, settings.question_cooldown_seconds),
-                    curation=curation)
+                    curation=curation, background=[follow])
 
 
 def intents() -> discord.Intents:

@@ -32,20 +32,20 @@ async def gap_rows(store: Store, guild_id: int | None, since: datetime, limit: i
     scope, args = ("AND q.guild_id = ?", [guild_id]) if guild_id is not None else ("", [])
     down = ("SELECT COUNT(*) FROM answer_feedback f WHERE f.guild_id = q.guild_id AND f.question_id = q.id "
             "AND f.helpful = 0 AND f.at >= ?")
-    async with store.read() as db:
-        rows = list(await (await db.execute(
+    async with store.read() as tx:
+        rows = await tx.fetch(
             f"SELECT q.id, q.guild_id, q.question, q.answered, q.best_note_id, q.at, ({down}) AS down "
             f"FROM question_log q WHERE q.question <> '' {scope} "
             f"AND ((q.answered = 0 AND q.at >= ?) OR ({down}) > 0) ORDER BY q.id DESC LIMIT ?",
-            (at, *args, at, at, limit))).fetchall())
+            at, *args, at, at, limit)
         reasons: dict[int, list[str]] = {}
         ids = [r["id"] for r in rows]
         for start in range(0, len(ids), 500):
             part = ids[start:start + 500]
-            found = await (await db.execute(
+            found = await tx.fetch(
                 "SELECT question_id, reason FROM answer_feedback WHERE helpful = 0 AND at >= ? "
                 "AND reason IS NOT NULL AND reason <> '' "
-                f"AND question_id IN ({', '.join('?' * len(part))}) ORDER BY id", (at, *part))).fetchall()
+                f"AND question_id IN ({', '.join('?' * len(part))}) ORDER BY id", at, *part)
             for question_id, reason in found:
                 reasons.setdefault(question_id, []).append(reason)
     out = [GapRow(r["id"], r["guild_id"], r["question"], not r["answered"], r["down"],

@@ -1,4 +1,4 @@
-"""Study groups, sessions, quizzes, reviews and progress over SQLite. No discord import: plain dataclasses out."""
+"""Study groups, sessions, quizzes, reviews and progress (SQLite or PostgreSQL). No discord import."""
 
 from bot.study.models import (
     AnswerOutcome,

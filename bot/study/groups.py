@@ -14,12 +14,14 @@ reminder back with `reminder_failed` to have it retried.
 
 from __future__ import annotations
 
+import os
 import re
+import socket
 import unicodedata
 from datetime import UTC, datetime, timedelta
 
 from bot.errors import InvalidInput, NotFound, PermissionDenied
-from bot.study.models import Audit, Group, GroupDetails, Session, SessionReminder
+from bot.study.models import Audit, Group, GroupDetails, Session, SessionReminder, ShardScope
 from bot.study.storage import Store
 from bot.study.when import now_or_utc, parse_when, resolve_zone
 
@@ -75,8 +77,10 @@ class GroupService:
 
     def __init__(self, store: Store, *, reminder_lead: timedelta = timedelta(minutes=15),
                  late_grace: timedelta = timedelta(minutes=2), done_after: timedelta = timedelta(hours=3),
-                 max_owned: int = 10, max_upcoming: int = 20):
+                 max_owned: int = 10, max_upcoming: int = 20, reminder_lease: timedelta = timedelta(minutes=2)):
         self._store = store
+        self.reminder_lease = reminder_lease  # a claim this process dies holding is taken over after this
+        self.claimant = f"{socket.gethostname()}:{os.getpid()}"
         self.reminder_lead = reminder_lead
         self.late_grace = late_grace
         self.done_after = done_after
@@ -224,14 +228,26 @@ class GroupService:
         assert cancelled is not None
         return cancelled
 
-    async def due_reminders(self, now: datetime | None = None) -> list[SessionReminder]:
-        """Claim every due session reminder (all servers) exactly once; late ones carry `late_by`."""
+    async def due_reminders(self, now: datetime | None = None,
+                            shards: ShardScope | None = None) -> list[SessionReminder]:
+        """Claim the due session reminders of these shards' servers (all when None), each by one process.
+
+        The claim is a lease: call `reminder_sent` once posted, or `reminder_failed`; a process that dies
+        holding one gives it up when the lease runs out. Late ones carry `late_by`.
+        """
         now = now_or_utc(now)
+        claimed = await self._store.claim_due_reminders(now, now - self.done_after, self.claimant,
+                                                        self.reminder_lease, shards)
         out = []
-        for session, channel_id, members in await self._store.claim_due_reminders(now, now - self.done_after):
+        for session, channel_id, members in claimed:
             late = now - session.remind_at
-            out.append(SessionReminder(session, channel_id, members, late if late > self.late_grace else None))
+            out.append(SessionReminder(session, channel_id, members, late if late > self.late_grace else None, now))
         return out
+
+    async def reminder_sent(self, reminder: SessionReminder, now: datetime | None = None) -> bool:
+        """Record that a claimed reminder was posted, so no process posts it again."""
+        return await self._store.mark_reminder_sent(reminder.session.guild_id, reminder.session.id,
+                                                    now_or_utc(now))
 
     async def reminder_failed(self, reminder: SessionReminder) -> bool:
         """Hand back a reminder that could not be posted, so the next pass retries it."""

@@ -110,6 +110,7 @@ class SessionReminder:
     channel_id: int | None
     member_ids: tuple[int, ...]
     late_by: timedelta | None = None
+    claimed_at: datetime | None = None  # when this process claimed it (it is marked sent once posted)
 
     @property
     def is_late(self) -> bool:
@@ -118,8 +119,8 @@ class SessionReminder:
     @property
     def started(self) -> bool:
         """True when the session had already begun when the reminder was claimed (after downtime)."""
-        sent = self.session.reminder_sent_at
-        return sent is not None and sent >= self.session.starts_at
+        at = self.claimed_at or self.session.reminder_sent_at
+        return at is not None and at >= self.session.starts_at
 
 
 # --- Reviews (spaced repetition) -----------------------------------------------------------------------------
@@ -365,3 +366,17 @@ class Suggestion:
     discipline: str
     reason: str
     ready: bool  # every prerequisite is mastered
+
+
+# --- Processes and shards ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShardScope:
+    """The guilds one bot process owns: those whose shard (Discord's `(guild_id >> 22) % shard_count`) it runs."""
+
+    shard_count: int
+    shard_ids: frozenset[int]
+
+    def owns(self, guild_id: int) -> bool:
+        return (guild_id >> 22) % self.shard_count in self.shard_ids

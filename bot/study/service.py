@@ -49,24 +49,29 @@ class StudyService:
         self.progress = ProgressService(store, corpus_provider)
 
     @classmethod
-    async def open(cls, database_path: Path | str, corpus_provider: Callable[[int | None], Corpus]) -> StudyService:
-        """Open (and migrate) the database at `database_path` (e.g. `settings.database_path`).
+    async def open(cls, database: Path | str, corpus_provider: Callable[[int | None], Corpus]) -> StudyService:
+        """Open (and migrate) the database a URL or SQLite path names (e.g. `settings.database_url`).
 
-        A database that cannot be used (read-only or full disk, missing permission, not a database) raises
-        StorageUnavailable with one line naming the file.
+        A database that cannot be used (read-only or full disk, missing permission, not a database, a server
+        that refuses) raises StorageUnavailable with one line naming it.
         """
+        from bot.study.storage.backend import DatabaseUrl
+
+        sqlite_path = DatabaseUrl.parse(database).path
         try:
-            # Open once synchronously first: when aiosqlite's own connect fails, its worker thread outlives
-            # the failure and prints a traceback if the event loop closes first (as `studybot run` does).
-            await asyncio.to_thread(_open_and_close, Path(database_path))
-            store = await Store.open(database_path)
+            if sqlite_path is not None:
+                # Open once synchronously first: when aiosqlite's own connect fails, its worker thread outlives
+                # the failure and prints a traceback if the event loop closes first (as `studybot run` does).
+                await asyncio.to_thread(_open_and_close, sqlite_path)
+            store = await Store.open(database)
         except (sqlite3.Error, OSError) as exc:
             if isinstance(exc, OSError) and exc.strerror:
                 reason = exc.strerror + (f" ('{exc.filename}')" if exc.filename else "")
             else:
                 reason = str(exc) or type(exc).__name__
+            shown = sqlite_path or DatabaseUrl.parse(database).redacted
             raise StorageUnavailable(
-                f"Cannot use the database '{database_path}': {reason}. Check that its folder exists and is "
+                f"Cannot use the database '{shown}': {reason}. Check that its folder exists and is "
                 "writable by this user and that the disk has free space (STUDYBOT_DATA_DIR, STUDYBOT_DATABASE)."
             ) from exc
         return cls(store, corpus_provider)

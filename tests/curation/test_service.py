@@ -12,6 +12,7 @@ from bot.curation import CurationService
 from bot.errors import InvalidInput, NoteInvalid, NotFound
 from bot.retrieval.answering import AnswerService
 from bot.study.storage import Store
+from tests.databases import BACKENDS, database
 from tests.notes_factory import note_text
 
 A, B, MOD, OWNER = 11, 22, 7, 99
@@ -19,12 +20,20 @@ A, B, MOD, OWNER = 11, 22, 7, 99
 
 
 
+@pytest_asyncio.fixture(loop_scope="function", params=BACKENDS)
+async def db_url(request, tmp_path):
+    """Server notes are stored on SQLite and on PostgreSQL alike."""
+    async with database(request.param, tmp_path) as url:
+        yield url
+
+
 @pytest_asyncio.fixture(loop_scope="function")
-async def curation(small_settings, embedder):
-    settings = small_settings.model_copy(update={"server_notes_max": 2, "server_note_max_bytes": 4000})
+async def curation(small_settings, embedder, db_url):
+    settings = small_settings.model_copy(update={"server_notes_max": 2, "server_note_max_bytes": 4000,
+                                                 "database": db_url})
     answers = AnswerService(settings, embedder=embedder)
     answers.ensure_ready()
-    store = await Store.open(settings.database_path)
+    store = await Store.open(settings.database_url)
     service = CurationService(store, answers, settings)
     yield service
     await store.close()
@@ -124,3 +133,37 @@ async def test_server_notes_obey_the_corpus_size_limits_of_the_settings(small_se
         assert "wordy" not in service.server(A).notes and answers.corpus_for(A).get("wordy") is None
     finally:
         await store.close()
+
+
+async def test_a_note_added_through_one_process_answers_in_another_within_two_seconds(curation, small_settings,
+                                                                                      embedder):
+    """Two processes on one database: B follows A's changes (NOTIFY on PostgreSQL, polling on SQLite)."""
+    import asyncio
+    import time
+
+    other = AnswerService(small_settings, embedder=embedder)
+    other.ensure_ready()
+    b = CurationService(await Store.open(curation.notes._store.db.url), other,
+                        small_settings.model_copy(update={"notes_poll_seconds": 0.5}))
+    await b.restore()
+    follower = asyncio.create_task(b.follow_changes())
+    try:
+        await asyncio.sleep(0.2)  # B is listening (or polling)
+        question = "what does the zorblax activation squash its input into?"
+        assert "zorblax" not in other.corpus_for(A).notes
+        started = time.monotonic()
+        await curation.add(A, MOD, "zorblax.md", md("zorblax", title="The zorblax activation",
+                                                    intuition="The zorblax activation squashes its input into a "
+                                                              "zorblax interval between minus two and two."))
+        while "zorblax" not in other.corpus_for(A).notes:
+            assert time.monotonic() - started < 2.0, "process B did not see the new note within 2 s"
+            await asyncio.sleep(0.05)
+        assert other.answer(question, guild_id=A).best.id == "zorblax"
+        assert "zorblax" not in other.corpus_for(B).notes  # only that server's index changed
+        await curation.remove(A, MOD, "zorblax")
+        while "zorblax" in other.corpus_for(A).notes:
+            assert time.monotonic() - started < 6.0, "process B did not see the removal"
+            await asyncio.sleep(0.05)
+    finally:
+        follower.cancel()
+        await b.notes._store.close()

@@ -92,6 +92,7 @@ ALL_PERMS = discord.Permissions.all().value
 EVERYONE_PERMS = (discord.Permissions.text() | discord.Permissions(view_channel=True)).value
 ADMIN_PERMS = discord.Permissions(administrator=True, manage_guild=True).value
 JOINED_AT = "2024-01-01T00:00:00+00:00"
+NONCE_WINDOW_SECONDS = 300
 
 
 def _json(obj: Any, status: int = 200) -> web.Response:
@@ -230,6 +231,7 @@ class FakeDiscord:
         self._log_handler = _ErrorLog(self.client_errors)
         self.base_url = ""
         self.other_guilds: Dict[int, Dict[str, Any]] = {}  # more guilds (add_guild): same members and roles
+        self.nonce_hits = 0  # messages not created again because their enforced nonce was already used
         # The guild and its default population.
         self.guild_id = self._snowflake()
         self.guild_name = guild_name
@@ -546,14 +548,21 @@ class FakeDiscord:
         gid = guild_id or self.guild_id
         return conn.shard is None or (gid >> 22) % conn.shard[1] == conn.shard[0]
 
-    async def dispatch(self, event: str, data: Dict[str, Any], *, intent: int = 0, guild: bool = True) -> None:
-        """Send a DISPATCH (op 0) event to connected sessions (those owning the guild, or shard 0 for DMs)."""
+    async def dispatch(self, event: str, data: Dict[str, Any], *, intent: int = 0, guild: bool = True,
+                       shard: Optional[int] = None) -> None:
+        """Send a DISPATCH (op 0) event to connected sessions (those owning the guild, or shard 0 for DMs).
+
+        ``shard`` sends it to that shard's session instead, whoever owns the guild: what happens to a guild's
+        events while shards are handed over between processes (a reshard, a rolling restart)."""
         self._check_live()
         gid = int(data["guild_id"]) if isinstance(data, dict) and data.get("guild_id") else None
         for conn in list(self._conns):
             if intent and not conn.intents & intent:
                 continue
-            if (guild and not self._owns_guild(conn, gid)) or (not guild and conn.shard and conn.shard[0] != 0):
+            if shard is not None:
+                if not conn.shard or conn.shard[0] != shard:
+                    continue
+            elif (guild and not self._owns_guild(conn, gid)) or (not guild and conn.shard and conn.shard[0] != 0):
                 continue
             await self._send(conn, 0, data, event)
 
@@ -884,14 +893,18 @@ class FakeDiscord:
             data["guild_id"] = cmd["guild_id"]
         return data
 
-    async def _create(self, rec: _Interaction) -> int:
+    async def _create(self, rec: _Interaction, shard: Optional[int] = None) -> int:
         self._check_live(need_session=True)
         in_guild = "guild_id" in rec.payload
-        await self.dispatch("INTERACTION_CREATE", rec.payload, guild=in_guild)
+        await self.dispatch("INTERACTION_CREATE", rec.payload, guild=in_guild, shard=shard)
         return rec.id
 
+    def shard_of(self, guild: Any, shard_count: int) -> int:
+        """Discord's rule: the shard that receives a guild's events."""
+        return (_id(guild) >> 22) % shard_count
+
     async def slash(self, user: Any, command: Union[str, Sequence[str]], options: Optional[Dict[str, Any]] = None, *,
-                    channel: Any = None, locale: str = "en-US") -> int:
+                    channel: Any = None, locale: str = "en-US", shard: Optional[int] = None) -> int:
         """Invoke a chat-input command as ``user``; returns the interaction id.
 
         ``command`` is ``"ask"``, ``"corpus reload"`` or ``("corpus", "reload")``. Option values are
@@ -900,7 +913,7 @@ class FakeDiscord:
         """
         cid = _id(channel if channel is not None else self.general)
         data = self._command_data(command, options or {}, cid)
-        return await self._create(self._base_interaction(2, user, cid, locale=locale, data=data))
+        return await self._create(self._base_interaction(2, user, cid, locale=locale, data=data), shard)
 
     async def autocomplete(self, user: Any, command: Union[str, Sequence[str]], focused: str, value: str = "",
                            options: Optional[Dict[str, Any]] = None, *, channel: Any = None,
@@ -933,11 +946,11 @@ class FakeDiscord:
             raise KeyError(f"message {msg['id']} has no component {custom_id!r}: {msg['components']}")
         return msg
 
-    async def click(self, user: Any, message: Any, custom_id: str) -> int:
+    async def click(self, user: Any, message: Any, custom_id: str, *, shard: Optional[int] = None) -> int:
         """Press button ``custom_id`` on ``message`` (payload/id, or None = newest message having it)."""
         msg = self._message_with(message, custom_id)
         return await self._create(self._base_interaction(3, user, int(msg["channel_id"]), message=msg,
-                                                         data={"custom_id": custom_id, "component_type": 2}))
+                                                         data={"custom_id": custom_id, "component_type": 2}), shard)
 
     async def select(self, user: Any, message: Any, custom_id: str, values: Sequence[str], *,
                      component_type: int = 3, resolved: Optional[Dict[str, Any]] = None) -> int:
@@ -1050,7 +1063,18 @@ class FakeDiscord:
     async def _r_post_message(self, req: Request, cid: str) -> web.Response:
         if int(cid) not in self.channels:
             return _error(404, "Unknown Channel", 10003)
-        msg = self._new_bot_message(int(cid), req.json or {}, req.files)
+        body = req.json or {}
+        if body.get("enforce_nonce") and body.get("nonce") is not None:
+            # As Discord: a message with the same nonce from the same author in the last minutes is returned,
+            # not created again (what makes a re-post after a crash idempotent).
+            recent = time.time() - NONCE_WINDOW_SECONDS
+            for earlier in self.messages.values():
+                if (earlier["channel_id"] == cid and earlier.get("nonce") == body["nonce"]
+                        and earlier["author"]["id"] == self.bot_user["id"]
+                        and _dt.datetime.fromisoformat(earlier["timestamp"]).timestamp() >= recent):
+                    self.nonce_hits += 1
+                    return _json(earlier)
+        msg = self._new_bot_message(int(cid), body, req.files)
         await self._echo("MESSAGE_CREATE", msg)
         return _json(msg)
 

@@ -33,3 +33,11 @@ def test_modules_stay_small():
     modules = [m for pkg in DOMAIN for m in pkg.glob("*.py")]
     modules += [m for p in (bot.discord.gaps, bot.discord.privacy) for m in Path(p.__file__).parent.glob("*.py")]
     assert {p.name: n for p in modules if (n := len(p.read_text().splitlines())) >= 500} == {}
+
+
+def test_queries_go_through_the_storage_interface():
+    """No database driver and nothing SQLite-only: the same SQL runs on SQLite and PostgreSQL (bot/study/storage)."""
+    modules = [m for pkg in DOMAIN for m in pkg.glob("*.py")]
+    drivers = {(p.name, m) for p in modules for m in imported_modules(p) if m in ("sqlite3", "aiosqlite", "asyncpg")}
+    sqlite_only = re.compile(r"\browid\b|sqlite_master|PRAGMA", re.IGNORECASE)
+    assert drivers == set() and [p.name for p in modules if sqlite_only.search(p.read_text())] == []

@@ -19,6 +19,7 @@ from bot.knowledge.overlay import ServerNotes, check_server_note
 from bot.retrieval.answering import AnswerService
 from bot.study import Store
 from bot.study.questions import QuestionService
+from tests.databases import BACKENDS, database
 from tests.study.conftest import GUILD, NOW, OTHER_GUILD
 
 pytestmark = pytest.mark.model
@@ -52,14 +53,15 @@ def test_clustering_edge_cases():
     assert cluster(np.ones((1, 4), np.float32) / 2) == [[0]]
 
 
-@pytest_asyncio.fixture(loop_scope="function")
-async def world(tmp_path, small_settings, embedder):
-    """A real answering service over the small corpus and a fresh study database."""
+@pytest_asyncio.fixture(loop_scope="function", params=BACKENDS)
+async def world(request, tmp_path, small_settings, embedder):
+    """A real answering service over the small corpus and a fresh study database (SQLite, then PostgreSQL)."""
     answers = AnswerService(small_settings, embedder=embedder)
     answers.ensure_ready()
-    store = await Store.open(tmp_path / "gaps.sqlite3")
-    yield answers, store, GapService(store, answers), QuestionService(store)
-    await store.close()
+    async with database(request.param, tmp_path) as url:
+        store = await Store.open(url)
+        yield answers, store, GapService(store, answers), QuestionService(store)
+        await store.close()
 
 
 async def log_topics(questions: QuestionService, guild_id: int, topics: dict[str, list[str]], user: int = 7,

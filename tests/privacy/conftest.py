@@ -1,4 +1,5 @@
-"""Fixtures for privacy: a fresh database per test, and a helper that gives a learner rows of every kind."""
+"""Fixtures for privacy: a fresh database per test (SQLite and PostgreSQL, as in tests/study), and a helper that gives
+a learner rows of every kind."""
 
 from __future__ import annotations
 
@@ -10,14 +11,22 @@ from bot.privacy import PrivacyService
 from bot.study import Store
 from bot.study.models import Audit
 from bot.study.review import scheduler
+from tests.databases import BACKENDS, database
 from tests.study.conftest import NOW
 
 ALICE, BOB = 7, 8
 
 
+@pytest_asyncio.fixture(loop_scope="function", params=BACKENDS)
+async def db_url(request, tmp_path):
+    """The URL of an empty database: each privacy test runs on SQLite and on PostgreSQL (its own schema)."""
+    async with database(request.param, tmp_path) as url:
+        yield url
+
+
 @pytest_asyncio.fixture(loop_scope="function")
-async def store(tmp_path):
-    s = await Store.open(tmp_path / "data" / "studybot.sqlite3")
+async def store(db_url):
+    s = await Store.open(db_url)
     yield s
     await s.close()
 

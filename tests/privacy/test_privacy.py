@@ -9,11 +9,16 @@ from tests.privacy.conftest import ALICE, BOB, NOW, days, learner_rows
 from tests.study.conftest import GUILD, OTHER_GUILD
 
 
+# Each table's own key: rows in insertion order where the table has an id (the same order on both backends).
+ORDER = {"review_cards": "created_at, note_id, item_index", "review_reminders": "guild_id, user_id",
+         "daily_activity": "guild_id, user_id, day", "group_members": "guild_id, group_id, user_id"}
+
+
 async def rows_of(store, table: str, **where) -> list[dict]:
-    clause = " AND ".join(f"{k} = ?" for k in where) or "1"
-    async with store.read() as db:
-        rows = await (await db.execute(f"SELECT * FROM {table} WHERE {clause} ORDER BY rowid",
-                                       tuple(where.values()))).fetchall()
+    clause = " AND ".join(f"{k} = ?" for k in where) or "1 = 1"
+    async with store.read() as tx:
+        rows = await tx.fetch(f"SELECT * FROM {table} WHERE {clause} ORDER BY {ORDER.get(table, 'id')}",
+                              *where.values())
     return [dict(r) for r in rows]
 
 
@@ -121,9 +126,9 @@ async def test_a_server_the_bot_left_is_deleted_after_the_grace_period_and_only_
     privacy._on_guild_deleted = deleted.append
     await learner_rows(store, GUILD, ALICE)
     await learner_rows(store, OTHER_GUILD, ALICE)
-    async with store.transaction() as db:
-        await db.execute("INSERT INTO server_notes (guild_id, note_id, markdown, updated_by, updated_at) "
-                         "VALUES (?, 'x', 'md', 1, '2026-03-02T12:00:00.000000Z')", (GUILD,))
+    async with store.transaction() as tx:
+        await tx.execute("INSERT INTO server_notes (guild_id, note_id, markdown, updated_by, updated_at) "
+                         "VALUES (?, 'x', 'md', 1, '2026-03-02T12:00:00.000000Z')", GUILD)
     other_before = await store.table_counts(OTHER_GUILD)
 
     await privacy.guild_removed(GUILD, now=NOW)

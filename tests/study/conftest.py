@@ -9,6 +9,7 @@ import pytest_asyncio
 
 from bot.knowledge import Corpus, load_corpus
 from bot.study import Store, StudyService
+from tests.databases import BACKENDS, database
 from tests.notes_factory import write_small_corpus
 
 # A Monday, noon UTC. Every test passes `now` explicitly, so nothing depends on the real clock.
@@ -23,14 +24,16 @@ def study_corpus(tmp_path_factory) -> Corpus:
     return load_corpus(write_small_corpus(tmp_path_factory.mktemp("study-corpus") / "corpus"))
 
 
-@pytest.fixture
-def db_path(tmp_path):
-    return tmp_path / "data" / "studybot.sqlite3"
+@pytest_asyncio.fixture(loop_scope="function", params=BACKENDS)
+async def db_url(request, tmp_path):
+    """The URL of an empty database: each storage test runs on SQLite and on PostgreSQL."""
+    async with database(request.param, tmp_path) as url:
+        yield url
 
 
 @pytest_asyncio.fixture(loop_scope="function")
-async def store(db_path):
-    s = await Store.open(db_path)
+async def store(db_url):
+    s = await Store.open(db_url)
     yield s
     await s.close()
 

@@ -168,14 +168,14 @@ async def test_an_on_time_reminder_fires_once(service):
     assert await service.groups.due_reminders(session.remind_at + timedelta(minutes=1)) == []
 
 
-async def test_a_reminder_due_during_downtime_fires_once_after_restart_and_says_it_is_late(db_path, study_corpus):
-    service = StudyService(await Store.open(db_path), lambda guild_id: study_corpus)
+async def test_a_reminder_due_during_downtime_fires_once_after_restart_and_says_it_is_late(db_url, study_corpus):
+    service = StudyService(await Store.open(db_url), lambda guild_id: study_corpus)
     await service.groups.create(GUILD, OWNER, "Calc", channel_id=77, now=NOW)
     session = await service.groups.schedule(GUILD, OWNER, "Calc", "in 1 hour", now=NOW)
     await service.close()  # the bot goes down before the reminder is due (NOW + 45 min)
 
     restart = NOW + timedelta(hours=1, minutes=10)  # back up after the session started
-    service = StudyService(await Store.open(db_path), lambda guild_id: study_corpus)
+    service = StudyService(await Store.open(db_url), lambda guild_id: study_corpus)
     try:
         due = await service.groups.due_reminders(restart)
         assert [r.session.id for r in due] == [session.id]
@@ -183,12 +183,12 @@ async def test_a_reminder_due_during_downtime_fires_once_after_restart_and_says_
         assert await service.groups.due_reminders(restart + timedelta(minutes=1)) == []
     finally:
         await service.close()
-    async with await Store.open(db_path) as store:  # and after yet another restart, still nothing
+    async with await Store.open(db_url) as store:  # and after yet another restart, still nothing
         assert await StudyService(store, lambda guild_id: study_corpus).groups.due_reminders(restart) == []
 
 
-async def test_two_schedulers_claim_a_reminder_only_once(db_path, study_corpus):
-    a, b = await Store.open(db_path), await Store.open(db_path)
+async def test_two_schedulers_claim_a_reminder_only_once(db_url, study_corpus):
+    a, b = await Store.open(db_url), await Store.open(db_url)
     try:
         first, second = StudyService(a, lambda guild_id: study_corpus), StudyService(b, lambda guild_id: study_corpus)
         await first.groups.create(GUILD, OWNER, "Calc", now=NOW)

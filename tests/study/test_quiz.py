@@ -117,14 +117,14 @@ async def test_a_group_quiz_ranks_everyone(service, study_corpus):
     assert (await service.quizzes.finish(GUILD, run.id, 99, moderator=True, now=NOW)).scores == results.scores
 
 
-async def test_a_run_survives_a_restart_without_losing_or_double_counting(db_path, study_corpus):
-    service = StudyService(await Store.open(db_path), lambda guild_id: study_corpus)
+async def test_a_run_survives_a_restart_without_losing_or_double_counting(db_url, study_corpus):
+    service = StudyService(await Store.open(db_url), lambda guild_id: study_corpus)
     run = await service.quizzes.start(GUILD, 7, "calculus", 3, seed=9, now=NOW)
     q = run.questions[0]
     await service.quizzes.answer(GUILD, run.id, 7, 0, right_choice(study_corpus, q.note_id, q.item_index), NOW)
     await service.close()
 
-    service = StudyService(await Store.open(db_path), lambda guild_id: study_corpus)
+    service = StudyService(await Store.open(db_url), lambda guild_id: study_corpus)
     try:
         again = await service.quizzes.get(GUILD, run.id, user_id=7)
         assert again.questions == run.questions and again.answered == {0}

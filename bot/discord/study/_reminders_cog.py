@@ -1,13 +1,17 @@
 """The reminder loop: session reminders in the group's channel, and the opt-in daily review DMs.
 
-Every 45 s (first pass as soon as the bot is ready) `send_due_reminders` runs once; tests call it directly
-with the `now` they want instead of waiting for the timer.
+Every `STUDYBOT_REMINDER_INTERVAL_SECONDS` (45 s; first pass as soon as the bot is ready) `send_due_reminders`
+runs once; tests call it directly with the `now` they want instead of waiting for the timer.
 
-Session reminders are claimed exactly once by the domain (so one that fell due while the bot was down fires
-once after a restart, saying how late it is). They mention only the group's members: allowed_mentions lists
-exactly those users, never @everyone or roles. A reminder that could not be posted (channel gone, no
-permission, Discord error) is handed back with `reminder_failed` and retried on the next pass. A group without a
-channel gets its reminders by DM; DMs are best effort (closed DMs are skipped, never retried).
+Session reminders are claimed by the domain with a lease, per guild shard: each process claims only the
+servers of the shards it runs, and marks a reminder sent once posted (so one that fell due while the bot
+was down fires once after a restart, saying how late it is; one whose process died mid-send is claimed again
+when the lease runs out). Every message carries a nonce made from the session, which Discord enforces: a
+re-post after such a crash is dropped by Discord instead of shown twice. They mention only the group's
+members: allowed_mentions lists exactly those users, never @everyone or roles. A reminder that could not be
+posted (channel gone, no permission, Discord error) is handed back with `reminder_failed` and retried on the
+next pass. A group without a channel gets its reminders by DM; DMs are best effort (closed DMs are skipped,
+never retried).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from discord.ext import commands, tasks
 
 from bot.discord.study._render import reminder_dm, reminder_messages, review_dm
 from bot.discord.study._shared import NONE
-from bot.study.models import ReviewReminder, SessionReminder
+from bot.study.models import ReviewReminder, SessionReminder, ShardScope
 
 if TYPE_CHECKING:  # pragma: no cover
     from bot.discord.app import Services
@@ -36,6 +40,19 @@ def members_only(user_ids: tuple[int, ...]) -> discord.AllowedMentions:
                                    users=[discord.Object(id=u) for u in user_ids])
 
 
+def shard_scope(bot: discord.Client) -> ShardScope | None:
+    """The shards this process runs (None: it runs them all)."""
+    count, ids = getattr(bot, "shard_count", None), getattr(bot, "shard_ids", None)
+    if count and ids:
+        return ShardScope(count, frozenset(ids))
+    return None
+
+
+def reminder_nonce(reminder: SessionReminder, part: int | str) -> str:
+    """The same for every post of this part of this reminder, in any process (at most 25 characters)."""
+    return f"r{reminder.session.id}.{part}"[:25]
+
+
 class RemindersCog(commands.Cog, name="Reminders"):
     """Posts session reminders and daily review DMs."""
 
@@ -44,6 +61,7 @@ class RemindersCog(commands.Cog, name="Reminders"):
         self.services = services
 
     async def cog_load(self) -> None:
+        self.reminder_loop.change_interval(seconds=self.services.settings.reminder_interval_seconds)
         self.reminder_loop.start()
 
     async def cog_unload(self) -> None:
@@ -70,7 +88,7 @@ class RemindersCog(commands.Cog, name="Reminders"):
     async def send_session_reminders(self, now: datetime | None = None) -> int:
         groups = self.services.study.groups
         posted = 0
-        for reminder in await groups.due_reminders(now):
+        for reminder in await groups.due_reminders(now, shard_scope(self.bot)):
             try:
                 delivered = await self._deliver(reminder)
             except Exception:  # noqa: BLE001 - whatever broke, hand it back and carry on with the others
@@ -79,6 +97,10 @@ class RemindersCog(commands.Cog, name="Reminders"):
                 delivered = False
             if delivered:
                 posted += 1
+                try:
+                    await groups.reminder_sent(reminder, now)
+                except Exception:  # noqa: BLE001 - the lease runs out and it is re-posted; the nonce drops the copy
+                    log.exception("could not mark the reminder of session %s sent", reminder.session.id)
                 continue
             try:
                 await groups.reminder_failed(reminder)
@@ -98,15 +120,15 @@ class RemindersCog(commands.Cog, name="Reminders"):
         if reminder.channel_id is None:
             text = reminder_dm(reminder, self._guild_name(reminder))
             for user_id in reminder.member_ids:
-                await self._dm(user_id, text)
+                await self._dm(user_id, text, nonce=reminder_nonce(reminder, f"u{user_id}"))
             return True
         channel = self.bot.get_channel(reminder.channel_id) or await self.bot.fetch_channel(reminder.channel_id)
         if not isinstance(channel, discord.abc.Messageable):
             raise TypeError(f"channel {reminder.channel_id} can't receive messages")
         first = True
-        for content, users in reminder_messages(reminder):
+        for part, (content, users) in enumerate(reminder_messages(reminder)):
             try:
-                await channel.send(content, allowed_mentions=members_only(users))
+                await channel.send(content, allowed_mentions=members_only(users), nonce=reminder_nonce(reminder, part))
             except discord.HTTPException:
                 if first:
                     raise
@@ -114,11 +136,11 @@ class RemindersCog(commands.Cog, name="Reminders"):
             first = False
         return True
 
-    async def _dm(self, user_id: int, text: str) -> bool:
+    async def _dm(self, user_id: int, text: str, nonce: str | None = None) -> bool:
         """Best effort: a user with closed DMs (or gone) is skipped, never an error."""
         try:
             user = self.bot.get_user(user_id) or await self.bot.fetch_user(user_id)
-            await user.send(text, allowed_mentions=NONE)
+            await user.send(text, allowed_mentions=NONE, **({"nonce": nonce} if nonce else {}))
             return True
         except discord.HTTPException:
             log.info("could not DM user %s", user_id, exc_info=True)
