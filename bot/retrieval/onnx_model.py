@@ -299,7 +299,7 @@ class OnnxEmbedder:
         encodings = tokenizer.encode_batch(list(texts))  # truncated, not padded: padded per batch below
         order = np.argsort([len(e.ids) for e in encodings], kind="stable")[::-1]
         out = np.empty((len(texts), layout.dimension), dtype=np.float32)
-        bar = _progress(len(texts)) if show_progress else None
+        bar = _progress(len(texts), self.precision) if show_progress else None
         for start in range(0, len(texts), self.batch_size):
             rows = order[start:start + self.batch_size]
             width = len(encodings[rows[0]].ids)
@@ -340,10 +340,10 @@ def pool(tokens: np.ndarray, mask: np.ndarray, layout: Layout) -> np.ndarray:
     return vecs
 
 
-def _progress(total: int):
+def _progress(total: int, precision: str):
     from tqdm import tqdm
 
-    return tqdm(total=total, desc="Embedding (onnx int8)", unit="chunk")
+    return tqdm(total=total, desc=f"Embedding (onnx {precision})", unit="chunk")
 
 
 __all__ = ["Layout", "OnnxEmbedder", "PRECISIONS", "VARIANT", "model_file", "variant_of", "export_artifact", "pool", "read_artifact", "read_layout"]
