@@ -14,6 +14,7 @@ from bot.config import Settings
 from bot.curation import CurationService
 from bot.discord.errors import StudyTree
 from bot.discord.limits import Cooldown
+from bot.errors import StudybotError
 from bot.knowledge.corpus import Corpus
 from bot.retrieval.answering import Answer, AnswerService
 from bot.retrieval.batching import MicroBatcher
@@ -110,7 +111,16 @@ def intents() -> discord.Intents:
 class StudyBotMixin:
     """The parts shared by the single-process and the sharded bot."""
 
-    services: Services
+    def __init__(self, *args: Any, services: Services | None, **options: Any) -> None:
+        super().__init__(*args, **options)
+        self._services = services
+
+    @property
+    def services(self) -> Services:
+        """What the cogs call. A bot built only to sync its commands has none (and runs no command)."""
+        if self._services is None:
+            raise StudybotError("This bot was built to sync commands only; start it with `studybot run`.")
+        return self._services
 
     async def setup_hook(self) -> None:  # type: ignore[override]
         for ext in EXTENSIONS:
@@ -121,7 +131,8 @@ class StudyBotMixin:
 
     async def close(self) -> None:  # type: ignore[override]
         await super().close()  # type: ignore[misc]
-        await self.services.close()
+        if self._services is not None:
+            await self._services.close()
 
 
 class StudyBot(StudyBotMixin, commands.Bot):
@@ -132,8 +143,8 @@ class ShardedStudyBot(StudyBotMixin, commands.AutoShardedBot):
     pass
 
 
-def create_bot(settings: Settings, services: Services) -> commands.Bot:
-    """The bot, wired to its services. Shards come from settings (several processes may split them)."""
+def create_bot(settings: Settings, services: Services | None) -> commands.Bot:
+    """The bot, wired to its services (None: a bot that only syncs its commands). Shards come from settings."""
     options: dict[str, Any] = dict(
         command_prefix=commands.when_mentioned,
         help_command=None,
@@ -144,10 +155,9 @@ def create_bot(settings: Settings, services: Services) -> commands.Bot:
     )
     if settings.shard_count is not None or settings.shard_ids:
         bot: commands.Bot = ShardedStudyBot(shard_count=settings.shard_count, shard_ids=settings.shard_ids,
-                                            **options)
+                                            services=services, **options)
     else:
-        bot = StudyBot(**options)
-    bot.services = services  # type: ignore[attr-defined]
+        bot = StudyBot(services=services, **options)
     return bot
 
 

@@ -13,7 +13,7 @@ from tests.fakes import fake_interaction, sent
 
 @pytest.fixture
 def cog(client, services):
-    return AskingCog(client, services)
+    return AskingCog(client)
 
 
 async def test_ask_defers_then_sends_the_answer_embed(cog, client):

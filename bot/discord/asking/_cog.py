@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.discord.services import StudyCog
 from bot.discord.asking._render import answer_embed, note_embed, suggestions_embed
 from bot.discord.asking._views import answer_view, pager, route_pages
 from bot.discord.errors import OnCooldown, user_message
@@ -18,8 +19,6 @@ from bot.errors import NotFound, StudybotError
 from bot.retrieval.answering import NextTopic, suggest_next
 from bot.retrieval.question import strip_markup
 
-if TYPE_CHECKING:  # pragma: no cover
-    from bot.discord.app import Services
 
 log = logging.getLogger("studybot.asking")
 NONE = discord.AllowedMentions.none()
@@ -38,12 +37,8 @@ def is_a_question(text: str) -> bool:
     return bool(words) and not _SMALL_TALK.match(words)
 
 
-class AskingCog(commands.Cog, name="Asking"):
+class AskingCog(StudyCog, name="Asking"):
     """Answer questions from the notes."""
-
-    def __init__(self, bot: commands.Bot, services: "Services"):
-        self.bot = bot
-        self.services = services
 
     # -- shared ----------------------------------------------------------------------------------------
     def _check_cooldown(self, user_id: int) -> None:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import discord
 
+from bot.discord.services import services_of as services_of_client
 from bot.discord.asking._render import note_embed, note_pages, path_pages
 from bot.discord.errors import reports_errors, send_error
 from bot.discord.text import SELECT_DESCRIPTION_MAX, SELECT_LABEL_MAX, clean_cut
@@ -25,7 +26,7 @@ NONE = discord.AllowedMentions.none()
 
 
 def services_of(interaction: discord.Interaction) -> "Services":
-    return interaction.client.services  # type: ignore[attr-defined]
+    return services_of_client(interaction.client)
 
 
 def note_or_error(interaction: discord.Interaction, note_id: str):

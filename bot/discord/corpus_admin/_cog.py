@@ -6,12 +6,11 @@ import io
 import time
 from datetime import UTC, datetime
 from typing import Optional
-from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
-from discord.ext import commands
 
+from bot.discord.services import StudyCog, services_of
 from bot.discord.corpus_admin._render import change_embed, listing_embed, problems_embed, refresh_embed, stats_embed
 from bot.discord.errors import NotModerator, NotOwner
 from bot.discord.study._render import timezone_text
@@ -20,8 +19,6 @@ from bot.discord.text import CHOICE_NAME_MAX, clean_cut
 from bot.errors import CorpusInvalid
 from bot.study.when import zone_choices
 
-if TYPE_CHECKING:  # pragma: no cover
-    from bot.discord.app import Services
 
 NONE = discord.AllowedMentions.none()
 
@@ -33,7 +30,7 @@ async def is_moderator(interaction: discord.Interaction) -> bool:
         raise app_commands.NoPrivateMessage()
     if member.guild_permissions.manage_guild:
         return True
-    services: Services = interaction.client.services  # type: ignore[attr-defined]
+    services = services_of(interaction.client)
     role_id = await services.moderator_role(interaction.guild.id)
     if role_id is not None and any(r.id == role_id for r in member.roles):
         return True
@@ -53,7 +50,7 @@ async def is_owner(interaction: discord.Interaction) -> bool:
 owner_only = app_commands.check(is_owner)
 
 
-class CorpusAdminCog(commands.Cog, name="Corpus"):
+class CorpusAdminCog(StudyCog, name="Corpus"):
     """This server's notes (moderators), the base corpus (owners), server settings."""
 
     corpus = app_commands.Group(name="corpus", description="This server's notes (moderators); the base corpus (bot owners)", guild_only=True)
@@ -61,10 +58,6 @@ class CorpusAdminCog(commands.Cog, name="Corpus"):
                                 "moderator role (moderators)", guild_only=True)
     study_channel = app_commands.Group(name="study-channel", description="Channels where every question is answered",
                                        parent=config)
-
-    def __init__(self, bot: commands.Bot, services: "Services"):
-        self.bot = bot
-        self.services = services
 
     # -- helpers -----------------------------------------------------------------------------------------
     async def note_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:

@@ -6,12 +6,12 @@ thing); leaving, removing a member, lists and details are ephemeral (nobody need
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
 import discord
 from discord import app_commands
-from discord.ext import commands
 
+from bot.discord.services import StudyCog
 from bot.discord.study._render import group_embed, groups_embed, safe
 from bot.discord.study._shared import (
     NONE,
@@ -23,8 +23,6 @@ from bot.discord.study._shared import (
 )
 from bot.errors import InvalidInput
 
-if TYPE_CHECKING:  # pragma: no cover
-    from bot.discord.app import Services
 
 NameOption = app_commands.Range[str, 1, 100]  # the domain's 50-character rule gives the friendlier message
 TopicOption = app_commands.Range[str, 1, 200]
@@ -36,15 +34,11 @@ def can_post(interaction: discord.Interaction, channel: discord.TextChannel) -> 
         raise InvalidInput(f"I can't post in {channel.mention}; pick a channel where I may send messages.")
 
 
-class GroupsCog(commands.Cog, name="Study groups"):
+class GroupsCog(StudyCog, name="Study groups"):
     """Study groups of a server."""
 
     group = app_commands.Group(name="group", description="Study groups: meet, schedule sessions, quiz together",
                                guild_only=True)
-
-    def __init__(self, bot: commands.Bot, services: "Services"):
-        self.bot = bot
-        self.services = services
 
     @group.command(name="create")
     @app_commands.describe(name="1-50 letters, digits, spaces, a little punctuation",

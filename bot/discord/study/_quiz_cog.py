@@ -15,19 +15,17 @@ Review (`/review start`): a private quiz of the learner's due spaced-repetition 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
 import discord
 from discord import app_commands
-from discord.ext import commands
 
+from bot.discord.services import StudyCog
 from bot.discord.study._render import question_embed, quiz_header, reminders_set_text, review_summary_text
 from bot.discord.study._shared import NONE, checked_scope, group_of_channel, guild_id_of, scope_autocomplete
 from bot.discord.study._views import question_view
 from bot.errors import NotFound
 
-if TYPE_CHECKING:  # pragma: no cover
-    from bot.discord.app import Services
 
 HOUR_CHOICES = [app_commands.Choice(name="off: no reminders", value="off")] + [
     app_commands.Choice(name=f"{h:02d}:00" + {0: " (midnight)", 12: " (noon)"}.get(h, ""), value=str(h))
@@ -35,15 +33,11 @@ HOUR_CHOICES = [app_commands.Choice(name="off: no reminders", value="off")] + [
 ]
 
 
-class QuizCog(commands.Cog, name="Quizzes"):
+class QuizCog(StudyCog, name="Quizzes"):
     """Quizzes and spaced-repetition reviews."""
 
     review = app_commands.Group(name="review", description="Spaced-repetition reviews of what you've answered",
                                 guild_only=True)
-
-    def __init__(self, bot: commands.Bot, services: "Services"):
-        self.bot = bot
-        self.services = services
 
     @app_commands.command()
     @app_commands.guild_only()

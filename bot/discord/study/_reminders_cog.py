@@ -14,17 +14,15 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 import discord
-from discord.ext import commands, tasks
+from discord.ext import tasks
 
+from bot.discord.services import StudyCog
 from bot.discord.study._render import reminder_dm, reminder_messages, review_dm
 from bot.discord.study._shared import NONE
 from bot.study.models import ReviewReminder, SessionReminder
 
-if TYPE_CHECKING:  # pragma: no cover
-    from bot.discord.app import Services
 
 log = logging.getLogger("studybot.reminders")
 INTERVAL_SECONDS = 45
@@ -36,12 +34,8 @@ def members_only(user_ids: tuple[int, ...]) -> discord.AllowedMentions:
                                    users=[discord.Object(id=u) for u in user_ids])
 
 
-class RemindersCog(commands.Cog, name="Reminders"):
+class RemindersCog(StudyCog, name="Reminders"):
     """Posts session reminders and daily review DMs."""
-
-    def __init__(self, bot: commands.Bot, services: "Services"):
-        self.bot = bot
-        self.services = services
 
     async def cog_load(self) -> None:
         self.reminder_loop.start()

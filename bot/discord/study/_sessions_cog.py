@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
 import discord
 from discord import app_commands
-from discord.ext import commands
 
+from bot.discord.services import StudyCog
 from bot.discord.study._render import cancelled_text, scheduled_text, sessions_embed
 from bot.discord.study._shared import (
     MAX_CHOICES,
@@ -21,18 +21,11 @@ from bot.discord.study._shared import (
 from bot.discord.text import CHOICE_NAME_MAX, clean_cut
 from bot.study.when import format_local, resolve_zone
 
-if TYPE_CHECKING:  # pragma: no cover
-    from bot.discord.app import Services
 
-
-class SessionsCog(commands.Cog, name="Study sessions"):
+class SessionsCog(StudyCog, name="Study sessions"):
     """Schedule group sessions, in each learner's own timezone."""
 
     session = app_commands.Group(name="session", description="Study sessions of your groups", guild_only=True)
-
-    def __init__(self, bot: commands.Bot, services: "Services"):
-        self.bot = bot
-        self.services = services
 
     async def session_autocomplete(self, interaction: discord.Interaction,
                                    current: str) -> list[app_commands.Choice[int]]:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
+from bot.discord.services import services_of as services_of_client
 from bot.discord.study._render import safe
 from bot.discord.text import CHOICE_NAME_MAX, clean_cut
 from bot.errors import InvalidInput, NotFound
@@ -22,7 +23,7 @@ MAX_CHOICES = 25
 
 
 def services_of(interaction: discord.Interaction) -> "Services":
-    return interaction.client.services  # type: ignore[attr-defined]
+    return services_of_client(interaction.client)
 
 
 def guild_id_of(interaction: discord.Interaction) -> int:
