@@ -63,3 +63,9 @@ def test_importing_a_domain_package_loads_no_discord_module(package):
     loaded = json.loads(done.stdout.strip().splitlines()[-1])
     assert package in loaded
     assert [m for m in loaded if forbidden(m)] == []
+
+
+def test_errors_depend_on_nothing_else_of_studybot():
+    """Every layer raises bot.errors, so it imports no layer (no import cycle, not even a type-only one)."""
+    imports = imported_modules(REPO / "bot" / "errors.py")
+    assert [m for m in imports if m == "bot" or m.startswith("bot.")] == []
