@@ -64,10 +64,6 @@ class PermissionDenied(StudybotError):
     """The user may not do this."""
 
 
-class Busy(StudybotError):
-    """The operation is already running; try again shortly."""
-
-
 class NoteInvalid(CorpusInvalid):
     """A server note failed validation; nothing was changed."""
 
