@@ -13,7 +13,7 @@ from discord.ext import commands
 from bot.config import Settings
 from bot.curation import CurationService
 from bot.discord.errors import StudyTree
-from bot.discord.limits import Cooldown
+from bot.discord.rate_limit import QuestionRateLimit
 from bot.errors import StudybotError
 from bot.knowledge.corpus import Corpus
 from bot.retrieval.answering import Answer, AnswerService
@@ -33,7 +33,7 @@ class Services:
     answers: AnswerService
     batcher: MicroBatcher
     study: StudyService
-    cooldown: Cooldown
+    rate_limit: QuestionRateLimit
     curation: CurationService
     corpus_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -97,7 +97,8 @@ async def build_services(settings: Settings, answers: AnswerService | None = Non
     if restored:
         log.info("server notes restored for %d server(s)", restored)
     return Services(settings=settings, answers=answers, batcher=MicroBatcher(answers), study=study,
-                    cooldown=Cooldown(settings.question_cooldown_burst, settings.question_cooldown_seconds),
+                    rate_limit=QuestionRateLimit(settings.question_cooldown_burst,
+                                                         settings.question_cooldown_seconds),
                     curation=curation)
 
 

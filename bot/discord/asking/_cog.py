@@ -42,7 +42,7 @@ class AskingCog(StudyCog, name="Asking"):
 
     # -- shared ----------------------------------------------------------------------------------------
     def _check_cooldown(self, user_id: int) -> None:
-        retry = self.services.cooldown.hit(user_id)
+        retry = self.services.rate_limit.hit(user_id)
         if retry is not None:
             raise OnCooldown(retry)
 
