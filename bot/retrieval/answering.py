@@ -99,7 +99,7 @@ class RefreshReport:
     chunks: int
 
 
-def suggest_next(corpus: Corpus, best: Note, known: frozenset[str] = frozenset(),
+def topics_after(corpus: Corpus, best: Note, known: frozenset[str] = frozenset(),
                  similarity: dict[str, float] | None = None) -> list[NextTopic]:
     """Notes that build on `best` (ready ones first), then its prerequisites the learner may lack."""
     graph = corpus.graph
@@ -279,8 +279,8 @@ class AnswerService:
                                   note.path, chunk.heading))
         best_note = corpus.notes[chosen[0].note_id]
         shown = {r.id for r in results}
-        topics = [t for t in suggest_next(corpus, best_note, known, similarity) if t.id not in shown]
+        topics = [t for t in topics_after(corpus, best_note, known, similarity) if t.id not in shown]
         return Answer(question, True, tuple(results), tuple(topics))
 
 
-__all__ = ["Answer", "AnswerService", "NextTopic", "RefreshReport", "Result", "suggest_next"]
+__all__ = ["Answer", "AnswerService", "NextTopic", "RefreshReport", "Result", "topics_after"]

@@ -16,7 +16,7 @@ from bot.discord.asking._views import answer_view, pager, route_pages
 from bot.discord.errors import OnCooldown, user_message
 from bot.discord.text import CHOICE_NAME_MAX, clean_cut, strip_bot_mention
 from bot.errors import NotFound, StudybotError
-from bot.retrieval.answering import NextTopic, suggest_next
+from bot.retrieval.answering import NextTopic, topics_after
 from bot.retrieval.question import strip_markup
 
 
@@ -157,7 +157,7 @@ class AskingCog(StudyCog, name="Asking"):
             title = "Where to start"
         else:
             note = self._note(interaction.guild_id, topic)
-            topics = suggest_next(corpus, note, known)
+            topics = topics_after(corpus, note, known)
             title = f"After {note.title}"
         embed = suggestions_embed(title, topics, "You've covered everything that builds on this. 🎉")
         if interaction.guild_id is None:
