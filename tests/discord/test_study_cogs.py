@@ -63,7 +63,9 @@ def custom_ids(view: discord.ui.View) -> list[str]:
 
 
 def no_pings(kwargs: dict) -> bool:
-    am = kwargs["allowed_mentions"]
+    """No mention pings: the call either keeps the bot-wide default (none, see test_the_bot_pings_nobody_by_default)
+    or passes an allowed_mentions that pings nobody."""
+    am = kwargs.get("allowed_mentions", discord.AllowedMentions.none())
     return am.everyone is False and am.users is False and am.roles is False
 
 
@@ -366,7 +368,7 @@ async def test_a_group_without_a_channel_is_reminded_by_dm_even_if_one_dm_fails(
     assert await cog.send_due_reminders(now=session.remind_at) == (1, 0)
     text = alice.send.await_args.args[0]
     assert "**Calc**" in text and r"Study \*Server\*" in text and "Reminder" in text
-    assert alice.send.await_args.kwargs["allowed_mentions"].users is False
+    assert no_pings(alice.send.await_args.kwargs)
 
 
 async def test_review_dms_are_sent_once_and_a_closed_dm_does_not_break_the_loop(services):

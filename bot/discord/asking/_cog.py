@@ -21,7 +21,6 @@ from bot.retrieval.question import strip_markup
 
 
 log = logging.getLogger("studybot.asking")
-NONE = discord.AllowedMentions.none()
 DM_HELP = ("Hi! Ask me anything about the study topics right here, in your own words, e.g. *why do we need the "
            "chain rule in backpropagation?* I answer from the study notes, and only you see it.\n"
            "`/ask`, `/topic`, `/next` and `/path` work here too. Study groups, sessions, quizzes, reviews, progress "
@@ -79,38 +78,36 @@ class AskingCog(StudyCog, name="Asking"):
         if not question:
             if mentioned:
                 await message.reply("Ask me something about the study topics, e.g. "
-                                    "*why do we need the chain rule in backpropagation?*", allowed_mentions=NONE)
+                                    "*why do we need the chain rule in backpropagation?*")
             return
         try:
             self._check_cooldown(message.author.id)
             async with message.channel.typing():
                 answer, qid = await self.services.ask(message.guild.id, message.author.id, question)
         except (StudybotError, OnCooldown) as exc:
-            await message.reply(user_message(exc), allowed_mentions=NONE, delete_after=30)
+            await message.reply(user_message(exc), delete_after=30)
             return
         except Exception as exc:  # noqa: BLE001 - never crash the listener
-            await message.reply(user_message(exc), allowed_mentions=NONE)
+            await message.reply(user_message(exc))
             return
         if not answer.answered and not mentioned:
             return  # chit-chat in a study channel: stay quiet rather than say "not in my notes" to everything
-        await message.reply(embed=answer_embed(answer), view=answer_view(answer, qid) or discord.utils.MISSING,
-                            allowed_mentions=NONE, mention_author=False)
+        await message.reply(embed=answer_embed(answer), view=answer_view(answer, qid) or discord.utils.MISSING, mention_author=False)
 
     async def _direct_message(self, message: discord.Message) -> None:
         """A DM is private by nature: answer it like /ask, or say how to use the bot when it asks nothing."""
         question = strip_bot_mention(message.content, self.bot.user.id)  # type: ignore[union-attr]
         if not is_a_question(question):
-            await message.reply(DM_HELP, allowed_mentions=NONE, mention_author=False)
+            await message.reply(DM_HELP, mention_author=False)
             return
         try:
             self._check_cooldown(message.author.id)
             async with message.channel.typing():
                 answer, _ = await self.services.ask(None, message.author.id, question)
         except Exception as exc:  # noqa: BLE001 - never crash the listener; the message is only theirs anyway
-            await message.reply(user_message(exc), allowed_mentions=NONE, mention_author=False)
+            await message.reply(user_message(exc), mention_author=False)
             return
-        await message.reply(embed=answer_embed(answer), view=answer_view(answer, None) or discord.utils.MISSING,
-                            allowed_mentions=NONE, mention_author=False)
+        await message.reply(embed=answer_embed(answer), view=answer_view(answer, None) or discord.utils.MISSING, mention_author=False)
 
     # -- slash commands ------------------------------------------------------------------------------------
     @app_commands.command()
@@ -124,7 +121,7 @@ class AskingCog(StudyCog, name="Asking"):
         answer, qid = await self.services.ask(interaction.guild_id, interaction.user.id, question)
         view = answer_view(answer, qid)
         await interaction.followup.send(embed=answer_embed(answer), view=view or discord.utils.MISSING,
-                                        ephemeral=private, allowed_mentions=NONE)
+                                        ephemeral=private)
 
     @app_commands.command()
     @app_commands.describe(name="Start typing a topic")
@@ -136,8 +133,7 @@ class AskingCog(StudyCog, name="Asking"):
         note = self._note(interaction.guild_id, name)
         view = discord.ui.View(timeout=None)
         view.add_item(DetailButton(note.id))
-        await interaction.response.send_message(embed=note_embed(note, self.services.corpus(interaction.guild_id)), view=view,
-                                                allowed_mentions=NONE)
+        await interaction.response.send_message(embed=note_embed(note, self.services.corpus(interaction.guild_id)), view=view)
         await self.services.record_study(interaction, note.id, "opened")
 
     @app_commands.command(name="next")
@@ -162,7 +158,7 @@ class AskingCog(StudyCog, name="Asking"):
         embed = suggestions_embed(title, topics, "You've covered everything that builds on this. 🎉")
         if interaction.guild_id is None:
             embed.set_footer(text="Your progress is kept per server: in a server, /next suggests from yours there.")
-        await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=NONE)
+        await interaction.response.send_message(embed=embed, ephemeral=True)
 
     @app_commands.command()
     @app_commands.describe(target="The topic you want to reach",
@@ -173,4 +169,4 @@ class AskingCog(StudyCog, name="Asking"):
         note = self._note(interaction.guild_id, target)
         pages = await route_pages(interaction, note.id, full)
         view = pager("full" if full else "path", note.id, 0, len(pages)) or discord.utils.MISSING
-        await interaction.response.send_message(embed=pages[0], view=view, ephemeral=True, allowed_mentions=NONE)
+        await interaction.response.send_message(embed=pages[0], view=view, ephemeral=True)

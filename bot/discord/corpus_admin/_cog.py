@@ -20,7 +20,6 @@ from bot.errors import CorpusInvalid
 from bot.study.when import zone_choices
 
 
-NONE = discord.AllowedMentions.none()
 
 
 async def is_moderator(interaction: discord.Interaction) -> bool:
@@ -90,11 +89,11 @@ class CorpusAdminCog(StudyCog, name="Corpus"):
         try:
             report = await self.services.curation.reload_base(interaction.user.id, interaction.guild_id)
         except CorpusInvalid as exc:
-            await interaction.followup.send(embed=problems_embed(exc.problems), ephemeral=True, allowed_mentions=NONE)
+            await interaction.followup.send(embed=problems_embed(exc.problems), ephemeral=True)
             return
         await interaction.followup.send(embed=refresh_embed("Base corpus reloaded", report,
                                                             time.perf_counter() - started),
-                                        ephemeral=True, allowed_mentions=NONE)
+                                        ephemeral=True)
 
     # -- /corpus: this server's notes (moderators) --------------------------------------------------------
     @corpus.command(name="add")
@@ -106,7 +105,7 @@ class CorpusAdminCog(StudyCog, name="Corpus"):
         await interaction.response.defer(thinking=True, ephemeral=True)
         change = await self.services.curation.add(interaction.guild_id, interaction.user.id, file.filename,
                                                    await file.read())
-        await interaction.followup.send(embed=change_embed(change), ephemeral=True, allowed_mentions=NONE)
+        await interaction.followup.send(embed=change_embed(change), ephemeral=True)
 
     @corpus.command(name="remove")
     @app_commands.describe(id="One of this server's notes")
@@ -115,7 +114,7 @@ class CorpusAdminCog(StudyCog, name="Corpus"):
     async def remove(self, interaction: discord.Interaction, id: str) -> None:  # noqa: A002 - the option's name
         """Remove one of this server's notes (a base note it replaced comes back)."""
         change = await self.services.curation.remove(interaction.guild_id, interaction.user.id, id)
-        await interaction.response.send_message(embed=change_embed(change), ephemeral=True, allowed_mentions=NONE)
+        await interaction.response.send_message(embed=change_embed(change), ephemeral=True)
 
     @corpus.command(name="hide")
     @app_commands.describe(id="A base note to hide in this server")
@@ -124,7 +123,7 @@ class CorpusAdminCog(StudyCog, name="Corpus"):
     async def hide(self, interaction: discord.Interaction, id: str) -> None:  # noqa: A002
         """Hide a base note in this server (other servers keep it)."""
         change = await self.services.curation.hide(interaction.guild_id, interaction.user.id, id)
-        await interaction.response.send_message(embed=change_embed(change), ephemeral=True, allowed_mentions=NONE)
+        await interaction.response.send_message(embed=change_embed(change), ephemeral=True)
 
     @corpus.command(name="unhide")
     @app_commands.describe(id="A base note hidden in this server")
@@ -133,14 +132,14 @@ class CorpusAdminCog(StudyCog, name="Corpus"):
     async def unhide(self, interaction: discord.Interaction, id: str) -> None:  # noqa: A002
         """Show a hidden base note in this server again."""
         change = await self.services.curation.unhide(interaction.guild_id, interaction.user.id, id)
-        await interaction.response.send_message(embed=change_embed(change), ephemeral=True, allowed_mentions=NONE)
+        await interaction.response.send_message(embed=change_embed(change), ephemeral=True)
 
     @corpus.command(name="list")
     @moderator_only
     async def list_(self, interaction: discord.Interaction) -> None:
         """This server's own notes and the base notes it hides."""
         listing = await self.services.curation.listing(interaction.guild_id)
-        await interaction.response.send_message(embed=listing_embed(listing), ephemeral=True, allowed_mentions=NONE)
+        await interaction.response.send_message(embed=listing_embed(listing), ephemeral=True)
 
     @corpus.command(name="export")
     @moderator_only
@@ -149,7 +148,7 @@ class CorpusAdminCog(StudyCog, name="Corpus"):
         data = await self.services.curation.export(interaction.guild_id)
         await interaction.response.send_message("This server's notes (re-add any of them with `/corpus add`).",
                                                 file=discord.File(io.BytesIO(data), f"server-notes-{interaction.guild_id}.zip"),
-                                                ephemeral=True, allowed_mentions=NONE)
+                                                ephemeral=True)
 
     @corpus.command(name="stats")
     async def stats(self, interaction: discord.Interaction) -> None:
@@ -157,8 +156,7 @@ class CorpusAdminCog(StudyCog, name="Corpus"):
         state = self.services.answers.state
         counts = await self.services.study.questions.stats(interaction.guild_id)
         await interaction.response.send_message(embed=stats_embed(state, counts.answered, counts.unanswered),
-                                                ephemeral=True,
-                                                allowed_mentions=NONE)
+                                                ephemeral=True)
 
     # -- /config -----------------------------------------------------------------------------------------
     @study_channel.command(name="add")
@@ -168,7 +166,7 @@ class CorpusAdminCog(StudyCog, name="Corpus"):
         """Mark a channel as a study channel."""
         await self.services.study.admin.set_study_channel(interaction.guild_id, interaction.user.id, channel.id, True)
         await interaction.response.send_message(f"{channel.mention} is now a study channel: I answer questions "
-                                                "posted there.", ephemeral=True, allowed_mentions=NONE)
+                                                "posted there.", ephemeral=True)
 
     @study_channel.command(name="remove")
     @moderator_only
@@ -176,8 +174,7 @@ class CorpusAdminCog(StudyCog, name="Corpus"):
         """Stop answering every question in a channel (mentions still work)."""
         await self.services.study.admin.set_study_channel(interaction.guild_id, interaction.user.id, channel.id,
                                                           False)
-        await interaction.response.send_message(f"{channel.mention} is no longer a study channel.", ephemeral=True,
-                                                allowed_mentions=NONE)
+        await interaction.response.send_message(f"{channel.mention} is no longer a study channel.", ephemeral=True)
 
     @config.command(name="moderator-role")
     @app_commands.describe(role="Members with this role may curate the corpus")
@@ -186,7 +183,7 @@ class CorpusAdminCog(StudyCog, name="Corpus"):
         """Set the role whose members are studybot moderators."""
         await self.services.study.admin.set_moderator_role(interaction.guild_id, interaction.user.id, role.id)
         await interaction.response.send_message(f"Members with {role.mention} can now curate the corpus.",
-                                                ephemeral=True, allowed_mentions=NONE)
+                                                ephemeral=True)
 
     async def zone_autocomplete(self, interaction: discord.Interaction,
                                 current: str) -> list[app_commands.Choice[str]]:
@@ -204,4 +201,4 @@ class CorpusAdminCog(StudyCog, name="Corpus"):
         else:
             zone = await admin.set_timezone(interaction.user.id, checked_zone(name))
         await interaction.response.send_message(timezone_text(zone, datetime.now(UTC), changed=name is not None),
-                                                ephemeral=True, allowed_mentions=NONE)
+                                                ephemeral=True)

@@ -20,7 +20,6 @@ from discord.ext import tasks
 
 from bot.discord.services import StudyCog
 from bot.discord.study._render import reminder_dm, reminder_messages, review_dm
-from bot.discord.study._shared import NONE
 from bot.study.models import ReviewReminder, SessionReminder
 
 
@@ -112,7 +111,7 @@ class RemindersCog(StudyCog, name="Reminders"):
         """Best effort: a user with closed DMs (or gone) is skipped, never an error."""
         try:
             user = self.bot.get_user(user_id) or await self.bot.fetch_user(user_id)
-            await user.send(text, allowed_mentions=NONE)
+            await user.send(text)
             return True
         except discord.HTTPException:
             log.info("could not DM user %s", user_id, exc_info=True)

@@ -11,7 +11,6 @@ from bot.discord.services import StudyCog
 from bot.discord.study._render import cancelled_text, scheduled_text, sessions_embed
 from bot.discord.study._shared import (
     MAX_CHOICES,
-    NONE,
     acts_as_moderator,
     checked_when,
     group_autocomplete,
@@ -53,8 +52,7 @@ class SessionsCog(StudyCog, name="Study sessions"):
         session = await groups.schedule(guild_id, interaction.user.id, group_name(group), checked_when(when), topic)
         owner = await groups.get(guild_id, session.group_name)
         zone = resolve_zone(await self.services.study.admin.timezone(interaction.user.id))
-        await interaction.response.send_message(scheduled_text(session, owner, zone, groups.reminder_lead),
-                                                allowed_mentions=NONE)
+        await interaction.response.send_message(scheduled_text(session, owner, zone, groups.reminder_lead))
 
     @session.command(name="list")
     @app_commands.describe(group="Only this group's sessions (optional)")
@@ -65,8 +63,7 @@ class SessionsCog(StudyCog, name="Study sessions"):
         name = group_name(group) if group else None
         sessions = await self.services.study.groups.sessions(guild_id_of(interaction), name)
         shown = sessions[0].group_name if name and sessions else name
-        await interaction.response.send_message(embed=sessions_embed(sessions, shown), ephemeral=True,
-                                                allowed_mentions=NONE)
+        await interaction.response.send_message(embed=sessions_embed(sessions, shown), ephemeral=True)
 
     @session.command(name="cancel")
     @app_commands.describe(id="The session's number, e.g. 12")
@@ -75,4 +72,4 @@ class SessionsCog(StudyCog, name="Study sessions"):
         """Cancel a session (whoever scheduled it, the group's owner, or a moderator)."""
         session = await self.services.study.groups.cancel_session(guild_id_of(interaction), interaction.user.id, id,
                                                                   moderator=await acts_as_moderator(interaction))
-        await interaction.response.send_message(cancelled_text(session, interaction.user.id), allowed_mentions=NONE)
+        await interaction.response.send_message(cancelled_text(session, interaction.user.id))

@@ -18,7 +18,6 @@ from bot.study.when import EXAMPLES
 if TYPE_CHECKING:  # pragma: no cover
     from bot.discord.app import Services
 
-NONE = discord.AllowedMentions.none()
 MAX_CHOICES = 25
 
 
