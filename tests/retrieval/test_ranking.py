@@ -47,7 +47,7 @@ def vector(**cosines: float) -> np.ndarray:
     return v
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture  # per test (it takes milliseconds), so mutation testing sees every test use the constructor
 def retriever() -> Retriever:
     chunks = [chunk(*c) for c in CHUNKS]
     vectors = np.eye(len(chunks), DIM, dtype=np.float32)
@@ -172,3 +172,72 @@ def test_coverage_counts_the_question_words_the_notes_know(retriever):
 
 def test_lexical_tokens_are_stemmed_without_stop_words():
     assert lexical_tokens("The Zebras are crossing") == ["zebra", "cross"]
+
+
+def test_dense_mode_ignores_the_words_entirely(retriever):
+    from bot.retrieval.search import ChunkHit
+
+    hits = retriever.rank("zebra stripes", vector(kernel=0.5), "dense",
+                          dense_hits=[ChunkHit(axis_of("kernel"), 0.5), ChunkHit(axis_of("margin"), 0.2)])
+    assert [(h.note_id, h.lexical) for h in hits] == [("kernel", 0.0), ("margin", 0.0)]  # zebra: words only
+
+
+def test_equal_fused_scores_go_to_the_higher_cosine_then_the_note_id(retriever):
+    from bot.retrieval.search import NoteScores
+
+    base = retriever.scores("nothing", vector(kernel=0.5), "hybrid")
+    tied = NoteScores(retriever, base.dense_chunk, {"kernel": 0.5, "margin": 0.3, "zebra": 0.3},
+                      {"margin": 1.0, "zebra": 1.0}, base.lex, base.top_lex, base.floor)
+    assert [h.note_id for h in fuse([tied])] == ["kernel", "margin", "zebra"]  # all 0.5
+
+
+def test_a_passage_outside_the_dense_candidates_needs_the_words(retriever):
+    from bot.retrieval.search import ChunkHit
+
+    example, intuition = axis_of("zebra", "Example"), axis_of("zebra", "Intuition")
+    only_example = [ChunkHit(axis_of("zebra"), 0.9), ChunkHit(example, 0.1)]
+    top = retriever.rank("white stripes", vector(zebra=0.9, zebra__Example=0.1), dense_hits=only_example)[0]
+    assert top.passage_chunk == example  # intuition's words (0.3) do not lift it from -1 over 0.1
+    scores = retriever.scores("white stripes", vector(zebra=0.9))
+    assert scores.top_lex > 1.07  # so dividing by it and multiplying by it differ (by 1.07 squared)
+    assert retriever.passage("zebra", scores, best=True) == intuition
+    near = {**scores.dense_chunk, example: 0.32, intuition: 0.0}
+    from bot.retrieval.search import NoteScores
+
+    moved = NoteScores(retriever, near, scores.note_dense, scores.note_lex, scores.lex, scores.top_lex, scores.floor)
+    assert retriever.passage("zebra", moved, best=True) == example  # 0.32 beats 0 + 0.3 * 1.0
+    assert retriever.passage("zebra", moved, best=False) == intuition  # the first explanation
+
+
+def test_no_dense_candidates_asked_for():
+    chunks = [chunk(*c) for c in CHUNKS]
+    r = Retriever(_in_memory(chunks, np.eye(len(chunks), DIM, dtype=np.float32), "m"))
+    assert r.dense_chunks(np.stack([vector(kernel=1.0)] * 2), k=0) == [[], []]
+    assert [h.chunk_id for h in r.dense_chunks(vector(kernel=0.8, margin=0.6)[None, :], k=2)[0]] == \
+        [axis_of("kernel"), axis_of("margin")]
+
+
+def test_coverage_may_count_a_second_index(retriever):
+    own = Retriever(_in_memory([chunk("sigmoid", OVERVIEW, "logistic squashing")],
+                               np.eye(1, DIM, dtype=np.float32), "m"))
+    assert retriever.coverage("zebra logistic") == 0.5
+    assert retriever.coverage("zebra logistic", also=own) == 1.0
+
+
+def test_the_reader_corrects_typos_towards_the_notes_words(retriever):
+    assert retriever.read("zebrra crossing") == "zebra crossing"
+    assert retriever.read("what is the kernell") == "what is the kernel"
+
+
+def test_speller_words_are_the_corpus_words_of_four_letters_or_more():
+    from bot.retrieval.search import _speller, speller_targets, word_counts
+
+    chunks = [chunk("n", OVERVIEW, "Zebra zebra ox THE stripes return"), chunk("m", OVERVIEW, "zebra tensor")]
+    counts = word_counts(chunks)
+    assert counts["zebra"] == 3 and counts["stripes"] == 1 and "ox" not in counts and counts["tensor"] == 1
+    targets = speller_targets(counts)
+    assert "zebra" in targets and "return" not in targets and "tensor" not in targets  # code words: never targets
+    assert "there" not in speller_targets({"there": 4, "zebra": 1})  # stop words: never targets
+    speller = _speller(chunks, frozenset({"unicorn"}))
+    assert {"unicorn", "the", "return", "zebra"} <= speller.known
+    assert speller.targets == targets
