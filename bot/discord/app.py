@@ -55,9 +55,6 @@ class Services:
     async def study_channels(self, guild_id: int) -> frozenset[int]:
         return (await self.study.admin.config(guild_id)).study_channel_ids
 
-    async def moderator_role(self, guild_id: int) -> int | None:
-        return (await self.study.admin.config(guild_id)).moderator_role_id
-
     async def mastered(self, guild_id: int | None, user_id: int) -> frozenset[str]:
         if guild_id is None:
             return frozenset()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol, cast
 
+import discord
 from discord.ext import commands
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -27,6 +28,16 @@ def services_of(client: object) -> Services:
     return cast(ServingClient, client).services
 
 
+async def acts_as_moderator(interaction: discord.Interaction) -> bool:
+    """Whether the member may moderate here: the rule itself is `AdminService.is_moderator` (Manage Server,
+    or the server's moderator role); False in DMs."""
+    member = interaction.user
+    if interaction.guild_id is None or not isinstance(member, discord.Member):
+        return False
+    return await services_of(interaction.client).study.admin.is_moderator(
+        interaction.guild_id, [r.id for r in member.roles], manage_guild=member.guild_permissions.manage_guild)
+
+
 class StudyCog(commands.Cog):
     """A cog of studybot: built from the bot alone; its commands reach the services through it."""
 
@@ -38,4 +49,4 @@ class StudyCog(commands.Cog):
         return services_of(self.bot)
 
 
-__all__ = ["ServingClient", "StudyCog", "services_of"]
+__all__ = ["ServingClient", "StudyCog", "acts_as_moderator", "services_of"]

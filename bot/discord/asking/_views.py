@@ -23,7 +23,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from bot.discord.app import Services
 
 
-
 def services_of(interaction: discord.Interaction) -> "Services":
     return services_of_client(interaction.client)
 

@@ -10,7 +10,7 @@ from typing import Optional
 import discord
 from discord import app_commands
 
-from bot.discord.services import StudyCog, services_of
+from bot.discord.services import StudyCog, acts_as_moderator
 from bot.discord.corpus_admin._render import change_embed, listing_embed, problems_embed, refresh_embed, stats_embed
 from bot.discord.errors import NotModerator, NotOwner
 from bot.discord.study._render import timezone_text
@@ -20,18 +20,11 @@ from bot.errors import CorpusInvalid
 from bot.study.when import zone_choices
 
 
-
-
 async def is_moderator(interaction: discord.Interaction) -> bool:
-    """Manage Server, or the guild's moderator role; raises NotModerator otherwise."""
-    member = interaction.user
-    if interaction.guild is None or not isinstance(member, discord.Member):
+    """The moderator check of a command: `acts_as_moderator`, or NotModerator (NoPrivateMessage in DMs)."""
+    if interaction.guild is None or not isinstance(interaction.user, discord.Member):
         raise app_commands.NoPrivateMessage()
-    if member.guild_permissions.manage_guild:
-        return True
-    services = services_of(interaction.client)
-    role_id = await services.moderator_role(interaction.guild.id)
-    if role_id is not None and any(r.id == role_id for r in member.roles):
+    if await acts_as_moderator(interaction):
         return True
     raise NotModerator()
 

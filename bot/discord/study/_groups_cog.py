@@ -11,10 +11,9 @@ from typing import Optional
 import discord
 from discord import app_commands
 
-from bot.discord.services import StudyCog
+from bot.discord.services import StudyCog, acts_as_moderator
 from bot.discord.study._render import group_embed, groups_embed, safe
 from bot.discord.study._shared import (
-    acts_as_moderator,
     group_autocomplete,
     group_name,
     guild_id_of,

@@ -7,11 +7,10 @@ from typing import Optional
 import discord
 from discord import app_commands
 
-from bot.discord.services import StudyCog
+from bot.discord.services import StudyCog, acts_as_moderator
 from bot.discord.study._render import cancelled_text, scheduled_text, sessions_embed
 from bot.discord.study._shared import (
     MAX_CHOICES,
-    acts_as_moderator,
     checked_when,
     group_autocomplete,
     group_name,

@@ -1,4 +1,4 @@
-"""What the study cogs share: the services, the moderator test, safe group-name lookups, autocompletes."""
+"""What the study cogs share: the services, safe group-name lookups, autocompletes."""
 
 from __future__ import annotations
 
@@ -30,15 +30,6 @@ def guild_id_of(interaction: discord.Interaction) -> int:
     if interaction.guild_id is None:
         raise app_commands.NoPrivateMessage()
     return interaction.guild_id
-
-
-async def acts_as_moderator(interaction: discord.Interaction) -> bool:
-    """Manage Server or the configured moderator role: may act on groups and quizzes that aren't theirs."""
-    member = interaction.user
-    if interaction.guild_id is None or not isinstance(member, discord.Member):
-        return False
-    return await services_of(interaction).study.admin.is_moderator(
-        interaction.guild_id, [r.id for r in member.roles], manage_guild=member.guild_permissions.manage_guild)
 
 
 def group_name(raw: str) -> str:

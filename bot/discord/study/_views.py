@@ -13,6 +13,7 @@ import re
 import discord
 
 from bot.discord.errors import reports_errors
+from bot.discord.services import acts_as_moderator
 from bot.discord.study._render import (
     LETTERS,
     feedback_embed,
@@ -22,7 +23,7 @@ from bot.discord.study._render import (
     quiz_header,
     solo_score_embed,
 )
-from bot.discord.study._shared import acts_as_moderator, guild_id_of, services_of
+from bot.discord.study._shared import guild_id_of, services_of
 from bot.study.models import QuizQuestion, QuizRun
 
 MISSING = discord.utils.MISSING
