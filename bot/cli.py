@@ -369,20 +369,20 @@ def run() -> None:
 def sync(
     guild: Annotated[Optional[int], typer.Option(help="Sync to this guild only (instant; for development)")] = None,
 ) -> None:
-    """Register the slash commands with Discord (run once after install or after an upgrade)."""
+    """Register the slash commands with Discord (run once after install or after an upgrade). Loads no model."""
     import asyncio
 
     import discord
 
-    from bot.discord.app import build_services, create_bot, sync_commands
+    from bot.discord.app import create_bot, sync_commands
 
     settings = _settings()
     token = _token(settings)
     guild = guild if guild is not None else settings.dev_guild_id
 
     async def main_async() -> int:
-        services = await build_services(settings)
-        return await sync_commands(create_bot(settings, services), token, guild)
+        # The commands are all the tree needs: no model, no index, no database.
+        return await sync_commands(create_bot(settings, None), token, guild)
 
     try:
         n = asyncio.run(main_async())

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
-if TYPE_CHECKING:  # pragma: no cover
-    from bot.knowledge.corpus import Problem
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One validation problem, printed as `path:line: message`."""
+
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
 
 
 class StudybotError(Exception):
@@ -16,7 +25,7 @@ class StudybotError(Exception):
 class CorpusInvalid(StudybotError):
     """The corpus on disk has problems; nothing was loaded or swapped."""
 
-    def __init__(self, problems: Sequence["Problem"]):
+    def __init__(self, problems: Sequence[Problem]):
         self.problems = list(problems)
         shown = "\n".join(str(p) for p in self.problems[:20])
         more = f"\n… and {len(self.problems) - 20} more" if len(self.problems) > 20 else ""
@@ -60,13 +69,13 @@ class PermissionDenied(StudybotError):
 
 
 class Busy(StudybotError):
-    """The operation is already running; try again shortly."""
+    """The operation is already running; try again shortly (a second index build in the same folder)."""
 
 
 class NoteInvalid(CorpusInvalid):
     """A server note failed validation; nothing was changed."""
 
-    def __init__(self, problems: Sequence["Problem"]):
+    def __init__(self, problems: Sequence[Problem]):
         super().__init__(problems)
         shown = "\n".join(str(p) for p in self.problems[:15])
         self.args = (f"The note has problems, so nothing was changed:\n```\n{shown[:1500]}\n```",)

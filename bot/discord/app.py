@@ -13,7 +13,8 @@ from discord.ext import commands
 from bot.config import Settings
 from bot.curation import CurationService
 from bot.discord.errors import StudyTree
-from bot.discord.limits import Cooldown
+from bot.discord.rate_limit import QuestionRateLimit
+from bot.errors import StudybotError
 from bot.knowledge.corpus import Corpus
 from bot.retrieval.answering import Answer, AnswerService
 from bot.retrieval.batching import MicroBatcher
@@ -32,7 +33,7 @@ class Services:
     answers: AnswerService
     batcher: MicroBatcher
     study: StudyService
-    cooldown: Cooldown
+    rate_limit: QuestionRateLimit
     curation: CurationService
     corpus_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     background: list[asyncio.Task] = field(default_factory=list)  # e.g. following other processes' note changes
@@ -54,9 +55,6 @@ class Services:
 
     async def study_channels(self, guild_id: int) -> frozenset[int]:
         return (await self.study.admin.config(guild_id)).study_channel_ids
-
-    async def moderator_role(self, guild_id: int) -> int | None:
-        return (await self.study.admin.config(guild_id)).moderator_role_id
 
     async def mastered(self, guild_id: int | None, user_id: int) -> frozenset[str]:
         if guild_id is None:
@@ -107,7 +105,8 @@ async def build_services(settings: Settings, answers: AnswerService | None = Non
         raise
     follow = asyncio.create_task(curation.follow_changes(), name="follow-server-note-changes")
     return Services(settings=settings, answers=answers, batcher=MicroBatcher(answers), study=study,
-                    cooldown=Cooldown(settings.question_cooldown_burst, settings.question_cooldown_seconds),
+                    rate_limit=QuestionRateLimit(settings.question_cooldown_burst,
+                                                 settings.question_cooldown_seconds),
                     curation=curation, background=[follow])
 
 
@@ -121,7 +120,16 @@ def intents() -> discord.Intents:
 class StudyBotMixin:
     """The parts shared by the single-process and the sharded bot."""
 
-    services: Services
+    def __init__(self, *args: Any, services: Services | None, **options: Any) -> None:
+        super().__init__(*args, **options)
+        self._services = services
+
+    @property
+    def services(self) -> Services:
+        """What the cogs call. A bot built only to sync its commands has none (and runs no command)."""
+        if self._services is None:
+            raise StudybotError("This bot was built to sync commands only; start it with `studybot run`.")
+        return self._services
 
     async def setup_hook(self) -> None:  # type: ignore[override]
         for ext in EXTENSIONS:
@@ -132,7 +140,8 @@ class StudyBotMixin:
 
     async def close(self) -> None:  # type: ignore[override]
         await super().close()  # type: ignore[misc]
-        await self.services.close()
+        if self._services is not None:
+            await self._services.close()
 
 
 class StudyBot(StudyBotMixin, commands.Bot):
@@ -143,8 +152,8 @@ class ShardedStudyBot(StudyBotMixin, commands.AutoShardedBot):
     pass
 
 
-def create_bot(settings: Settings, services: Services) -> commands.Bot:
-    """The bot, wired to its services. Shards come from settings (several processes may split them)."""
+def create_bot(settings: Settings, services: Services | None) -> commands.Bot:
+    """The bot, wired to its services (None: a bot that only syncs its commands). Shards come from settings."""
     options: dict[str, Any] = dict(
         command_prefix=commands.when_mentioned,
         help_command=None,
@@ -155,10 +164,9 @@ def create_bot(settings: Settings, services: Services) -> commands.Bot:
     )
     if settings.shard_count is not None or settings.shard_ids:
         bot: commands.Bot = ShardedStudyBot(shard_count=settings.shard_count, shard_ids=settings.shard_ids,
-                                            **options)
+                                            services=services, **options)
     else:
-        bot = StudyBot(**options)
-    bot.services = services  # type: ignore[attr-defined]
+        bot = StudyBot(services=services, **options)
     return bot
 
 

@@ -69,14 +69,13 @@ async def send_error(interaction: discord.Interaction, error: BaseException) -> 
     and the error then goes out as an ephemeral follow-up of its own.
     """
     text = user_message(error)
-    none = discord.AllowedMentions.none()
     try:
         if not interaction.response.is_done():
-            await interaction.response.send_message(text, ephemeral=True, allowed_mentions=none)
+            await interaction.response.send_message(text, ephemeral=True)
             return
         if await _public_placeholder(interaction):
             await interaction.delete_original_response()
-        await interaction.followup.send(text, ephemeral=True, allowed_mentions=none)
+        await interaction.followup.send(text, ephemeral=True)
     except discord.HTTPException:
         log.warning("could not deliver an error message", exc_info=True)
 

@@ -58,9 +58,6 @@ def pages(text: str, limit: int = DESCRIPTION_MAX - 100) -> list[str]:
     return out or [""]
 
 
-_MENTION = re.compile(r"<@[!&]?\d+>|<#\d+>|@(everyone|here)")
-
-
 def strip_bot_mention(content: str, bot_id: int) -> str:
     """The message text without the bot's own mention(s)."""
     return re.sub(rf"<@!?{bot_id}>", " ", content).strip()

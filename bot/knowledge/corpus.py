@@ -8,21 +8,9 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from bot.errors import CorpusInvalid, CorpusNotFound
+from bot.errors import CorpusInvalid, CorpusNotFound, Problem
 from bot.knowledge.graph import PrerequisiteGraph
 from bot.knowledge.notes import DISCIPLINES, Note, NoteLimits, ParseResult, QuizItem, Section, read_note_file
-
-
-@dataclass(frozen=True, order=True)
-class Problem:
-    """One validation problem, printed as `path:line: message`."""
-
-    path: str
-    line: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.message}"
 
 
 @dataclass

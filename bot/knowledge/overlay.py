@@ -8,7 +8,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
-from bot.knowledge.corpus import Corpus, Problem
+from bot.errors import Problem
+from bot.knowledge.corpus import Corpus
 from bot.knowledge.graph import PrerequisiteGraph
 from bot.knowledge.notes import DISCIPLINES, Note, NoteLimits, parse_note_bytes
 

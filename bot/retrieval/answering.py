@@ -14,20 +14,12 @@ from bot.errors import CorpusInvalid, IndexUnavailable, InvalidInput, StudybotEr
 from bot.knowledge.corpus import Corpus, load_corpus
 from bot.knowledge.notes import LEVELS, Note
 from bot.retrieval.embedding import Embedder, make_embedder
+from bot.retrieval.gate import ANSWER_THRESHOLD, is_answerable, shown_hits
 from bot.retrieval.index import BuildReport, IndexStore, LoadedIndex
 from bot.retrieval.question import strip_markup
 from bot.retrieval.search import NoteHit, Retriever
 from bot.retrieval.tenancy import ServerIndexes, View
 
-# The refusal gate, calibrated on eval/dev.jsonl and eval/real.jsonl together (see docs/EVALUATION.md).
-# Answered when the top note's cosine reaches ANSWER_THRESHOLD + CONFIDENT_MARGIN, or when it reaches
-# ANSWER_THRESHOLD and at least MIN_COVERAGE of the question's words occur in the notes. The second signal
-# catches everyday questions that share one technical word with a note ("the gradient of my driveway").
-ANSWER_THRESHOLD = 0.35
-CONFIDENT_MARGIN = 0.10
-MIN_COVERAGE = 0.75
-# Secondary notes are shown only when they are nearly as relevant as the best one.
-SECONDARY_MARGIN = 0.12
 MAX_NEXT = 3
 MAX_PREREQUISITES = 2
 
@@ -107,7 +99,7 @@ class RefreshReport:
     chunks: int
 
 
-def suggest_next(corpus: Corpus, best: Note, known: frozenset[str] = frozenset(),
+def topics_after(corpus: Corpus, best: Note, known: frozenset[str] = frozenset(),
                  similarity: dict[str, float] | None = None) -> list[NextTopic]:
     """Notes that build on `best` (ready ones first), then its prerequisites the learner may lack."""
     graph = corpus.graph
@@ -265,10 +257,7 @@ class AnswerService:
 
     def is_answerable(self, hits: list[NoteHit], coverage: float = 1.0, threshold: float | None = None) -> bool:
         """The calibrated decision from two signals: the top note's cosine and the question's word coverage."""
-        low = self.threshold if threshold is None else threshold
-        if not hits or hits[0].dense < low:
-            return False
-        return hits[0].dense >= low + CONFIDENT_MARGIN or coverage >= MIN_COVERAGE
+        return is_answerable(hits, coverage, self.threshold if threshold is None else threshold)
 
     def _compose(self, view: View, question: str, hits: list[NoteHit], coverage: float,
                  known: frozenset[str], max_notes: int | None) -> Answer:
@@ -283,9 +272,7 @@ class AnswerService:
                 for h in closest if h.note_id in corpus.notes
             )
             return Answer(question, False, (), topics)
-        best_dense = hits[0].dense
-        chosen = [h for h in hits if h.note_id in corpus.notes][:limit]
-        chosen = [chosen[0]] + [h for h in chosen[1:] if h.dense >= max(self.threshold, best_dense - SECONDARY_MARGIN)]
+        chosen = shown_hits([h for h in hits if h.note_id in corpus.notes][:limit], self.threshold)
         results = []
         for h in chosen:
             note, chunk = corpus.notes[h.note_id], view.passage(h)
@@ -293,8 +280,8 @@ class AnswerService:
                                   note.path, chunk.heading))
         best_note = corpus.notes[chosen[0].note_id]
         shown = {r.id for r in results}
-        topics = [t for t in suggest_next(corpus, best_note, known, similarity) if t.id not in shown]
+        topics = [t for t in topics_after(corpus, best_note, known, similarity) if t.id not in shown]
         return Answer(question, True, tuple(results), tuple(topics))
 
 
-__all__ = ["Answer", "AnswerService", "NextTopic", "RefreshReport", "Result", "suggest_next"]
+__all__ = ["Answer", "AnswerService", "NextTopic", "RefreshReport", "Result", "topics_after"]

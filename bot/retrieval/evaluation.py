@@ -163,7 +163,7 @@ def evaluate(service: AnswerService, items: list[EvalItem], modes: tuple[Mode, .
 
 def threshold_sweep(report: EvalReport, thresholds: np.ndarray | None = None) -> list[dict]:
     """Off-topic rejection and on-topic answer rate at each value of the gate's low threshold."""
-    from bot.retrieval.answering import CONFIDENT_MARGIN, MIN_COVERAGE
+    from bot.retrieval.gate import CONFIDENT_MARGIN, MIN_COVERAGE
 
     thresholds = np.round(np.arange(0.20, 0.61, 0.02), 2) if thresholds is None else thresholds
     off = np.array([o for o, _, _ in report.top_scores], dtype=bool)

@@ -26,7 +26,7 @@ from bot.study.models import (
 from bot.study.admin import AdminService
 from bot.study.groups import GroupService, clean_group_name
 from bot.study.progress import ProgressService
-from bot.study.questions import QuestionService
+from bot.study.questions import QuestionLog
 from bot.study.quiz import QuizService
 from bot.study.review import ReviewService
 from bot.study.service import StudyService
@@ -46,7 +46,7 @@ __all__ = [
     "LeaderboardEntry",
     "ProgressReport",
     "ProgressService",
-    "QuestionService",
+    "QuestionLog",
     "QuestionStats",
     "QuizQuestion",
     "QuizResults",

@@ -30,11 +30,6 @@ class AdminService:
         role = (await self._store.guild_config(guild_id)).moderator_role_id
         return role is not None and role in set(role_ids)
 
-    async def is_study_channel(self, guild_id: int, channel_id: int) -> bool:
-        """Whether the bot may answer in this channel: any channel until study channels are set."""
-        channels = (await self._store.guild_config(guild_id)).study_channel_ids
-        return not channels or channel_id in channels
-
     async def set_moderator_role(self, guild_id: int, actor_id: int, role_id: int | None,
                                  now: datetime | None = None) -> GuildConfig:
         """Set or clear the moderator role (audited)."""

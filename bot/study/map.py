@@ -1,8 +1,8 @@
 """The study map: a PNG a learner can read at Discord's preview sizes. Three views:
 
 * **your neighbourhood** (the default): the notes you studied (the most recent first) and mastered, plus
-  what to study next (the personal suggestions of `progress.suggest_next`), with the prerequisite arrows
-  between them. A new learner sees where to start.
+  what to study next (`progress.personal_suggestions`), with the prerequisite arrows between them. A new
+  learner sees where to start.
 * **one discipline**: its notes, plus (greyed, dashed) the prerequisites from other disciplines that lead
   into it, every title in full.
 * **all topics**: a layered overview by discipline: one box per discipline with its mastery, arrows where

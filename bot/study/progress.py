@@ -84,8 +84,8 @@ def rank_scores(rows: Sequence[tuple[int, int]], limit: int) -> list[Leaderboard
     return out
 
 
-def suggest_next(corpus: Corpus, mastered: frozenset[str], studied: Mapping[str, datetime], limit: int = 5,
-                 discipline: str | None = None) -> list[Suggestion]:
+def personal_suggestions(corpus: Corpus, mastered: frozenset[str], studied: Mapping[str, datetime], limit: int = 5,
+                         discipline: str | None = None) -> list[Suggestion]:
     """Notes to study next, skipping mastered ones and preferring those whose prerequisites are mastered.
 
     Order: notes the learner started whose prerequisites are mastered; the first missing prerequisite of a
@@ -215,7 +215,7 @@ class ProgressService:
         for c in await self._store.event_counts(guild_id, user_id):
             if c.note_id in corpus.notes:
                 studied[c.note_id] = max(studied.get(c.note_id, c.last_at), c.last_at)
-        return suggest_next(corpus, mastered, studied, limit, discipline)
+        return personal_suggestions(corpus, mastered, studied, limit, discipline)
 
     async def map_png(self, guild_id: int, user_id: int, scope: str = "mine") -> bytes:
         """The learner's study map as PNG bytes (rendered in a worker thread, off the event loop).
@@ -231,7 +231,8 @@ class ProgressService:
             if c.note_id in corpus.notes:
                 last[c.note_id] = max(last.get(c.note_id, c.last_at), c.last_at)
         recent = sorted(last, key=lambda n: (last[n], n), reverse=True)
-        suggestions = [s.note_id for s in suggest_next(corpus, mastered, last, limit=6)] if scope == "mine" else []
+        suggestions = ([s.note_id for s in personal_suggestions(corpus, mastered, last, limit=6)]
+                       if scope == "mine" else [])
         image = await asyncio.to_thread(_render_map, corpus, mastered, frozenset(last), scope, recent, suggestions)
         return image.png
 

@@ -14,8 +14,8 @@ MAX_QUESTION = 2000
 MAX_REASON = 300
 
 
-class QuestionService:
-    """Log questions and feedback; report how many were answered."""
+class QuestionLog:
+    """The question log of a server: questions and feedback in, how many were answered out."""
 
     def __init__(self, store: Store):
         self._store = store

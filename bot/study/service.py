@@ -4,7 +4,7 @@ It groups small services by feature, each taking plain ids and text and returnin
 dataclasses; failures are `bot.errors` domain errors whose message is fit to show the user:
 
     service.admin      server settings, moderators, audit log, timezones        (AdminService)
-    service.questions  question log, answer feedback, answered/unanswered stats (QuestionService)
+    service.questions  question log, answer feedback, answered/unanswered stats (QuestionLog)
     service.groups     study groups, sessions, session reminders                (GroupService)
     service.quizzes    solo, group and review quizzes                           (QuizService)
     service.reviews    spaced-repetition cards, daily review DMs                (ReviewService)
@@ -25,7 +25,7 @@ from bot.knowledge import Corpus
 from bot.study.admin import AdminService
 from bot.study.groups import GroupService
 from bot.study.progress import ProgressService
-from bot.study.questions import QuestionService
+from bot.study.questions import QuestionLog
 from bot.study.quiz import QuizService
 from bot.study.review import ReviewService
 from bot.study.storage import Store
@@ -42,7 +42,7 @@ class StudyService:
     def __init__(self, store: Store, corpus_provider: Callable[[int | None], Corpus]):
         self.store = store
         self.admin = AdminService(store)
-        self.questions = QuestionService(store)
+        self.questions = QuestionLog(store)
         self.groups = GroupService(store)
         self.quizzes = QuizService(store, corpus_provider)
         self.reviews = ReviewService(store, corpus_provider)

@@ -13,7 +13,7 @@ from tests.fakes import fake_interaction, sent
 
 @pytest.fixture
 def cog(client, services):
-    return AskingCog(client, services)
+    return AskingCog(client)
 
 
 async def test_ask_defers_then_sends_the_answer_embed(cog, client):
@@ -22,7 +22,7 @@ async def test_ask_defers_then_sends_the_answer_embed(cog, client):
     interaction.response.defer.assert_awaited_once_with(thinking=True, ephemeral=False)
     kwargs = sent(interaction.followup.send)
     assert kwargs["embed"].title == "The chain rule"
-    assert kwargs["allowed_mentions"].everyone is False and kwargs["allowed_mentions"].users is False
+    assert "allowed_mentions" not in kwargs  # the bot-wide default: nobody is pinged
     assert any(getattr(i, "custom_id", "").startswith("sb:fb:down:") for i in kwargs["view"].children)
 
 
@@ -82,3 +82,16 @@ async def test_component_errors_become_one_ephemeral_message(client):
     await DetailButton("removed-note").callback(interaction)
     kwargs = interaction.response.send_message.await_args
     assert "no longer in the corpus" in kwargs.args[0] and kwargs.kwargs["ephemeral"] is True
+
+
+def test_the_bot_pings_nobody_by_default(tmp_path):
+    """Set once on the bot; discord.py applies it to messages, interaction replies and follow-ups alike."""
+    import discord
+
+    from bot.config import Settings
+    from bot.discord.app import create_bot
+
+    bot = create_bot(Settings(data_dir=tmp_path, _env_file=None), None)
+    am = bot.allowed_mentions
+    assert am is not None and (am.everyone, am.users, am.roles, am.replied_user) == (False, False, False, False)
+    assert am.to_dict() == discord.AllowedMentions.none().to_dict()

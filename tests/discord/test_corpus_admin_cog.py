@@ -19,7 +19,7 @@ OTHER_GUILD = 5001
 
 @pytest.fixture
 def cog(client, services):
-    return CorpusAdminCog(client, services)
+    return CorpusAdminCog(client)
 
 
 def moderator_interaction(client, guild_id: int = 5000):

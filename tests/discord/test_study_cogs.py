@@ -63,33 +63,35 @@ def custom_ids(view: discord.ui.View) -> list[str]:
 
 
 def no_pings(kwargs: dict) -> bool:
-    am = kwargs["allowed_mentions"]
+    """No mention pings: the call either keeps the bot-wide default (none, see test_the_bot_pings_nobody_by_default)
+    or passes an allowed_mentions that pings nobody."""
+    am = kwargs.get("allowed_mentions", discord.AllowedMentions.none())
     return am.everyone is False and am.users is False and am.roles is False
 
 
 @pytest.fixture
 def groups(client, services):
-    return GroupsCog(client, services)
+    return GroupsCog(client)
 
 
 @pytest.fixture
 def admin(client, services):
-    return CorpusAdminCog(client, services)
+    return CorpusAdminCog(client)
 
 
 @pytest.fixture
 def sessions(client, services):
-    return SessionsCog(client, services)
+    return SessionsCog(client)
 
 
 @pytest.fixture
 def quizzes(client, services):
-    return QuizCog(client, services)
+    return QuizCog(client)
 
 
 @pytest.fixture
 def progress(client, services):
-    return ProgressCog(client, services)
+    return ProgressCog(client)
 
 
 async def make_group(cog, client, name="Backprop club", channel_id: int | None = GROUP_CHANNEL, members=(ALICE,)):
@@ -324,7 +326,7 @@ async def test_a_due_reminder_mentions_exactly_the_members(groups, sessions, cli
                                      topic="chain rule")
     [session] = await services.study.groups.sessions(GUILD)
     channel = messageable_channel()
-    cog = RemindersCog(ReminderBot(services, [channel]), services)
+    cog = RemindersCog(ReminderBot(services, [channel]))
     assert await cog.send_due_reminders(now=session.remind_at - timedelta(minutes=1)) == (0, 0)
     assert await cog.send_due_reminders(now=session.remind_at + timedelta(seconds=30)) == (1, 0)
     content = channel.send.await_args.args[0]
@@ -340,7 +342,7 @@ async def test_a_late_reminder_says_so(services):
     await services.study.groups.create(GUILD, OWNER, "Calc", channel_id=GROUP_CHANNEL)
     session = await services.study.groups.schedule(GUILD, OWNER, "Calc", "in 1h")
     channel = messageable_channel()
-    cog = RemindersCog(ReminderBot(services, [channel]), services)
+    cog = RemindersCog(ReminderBot(services, [channel]))
     assert await cog.send_due_reminders(now=session.starts_at + timedelta(minutes=10)) == (1, 0)
     content = channel.send.await_args.args[0]
     assert "Sorry, this reminder is 25 minutes late" in content and "started" in content
@@ -349,10 +351,10 @@ async def test_a_late_reminder_says_so(services):
 async def test_a_reminder_that_cannot_be_posted_is_retried(services):
     await services.study.groups.create(GUILD, OWNER, "Calc", channel_id=GROUP_CHANNEL)
     session = await services.study.groups.schedule(GUILD, OWNER, "Calc", "in 1h")
-    gone = RemindersCog(ReminderBot(services, []), services)  # the channel can't be found
+    gone = RemindersCog(ReminderBot(services, []))  # the channel can't be found
     assert await gone.send_due_reminders(now=session.remind_at) == (0, 0)
     channel = messageable_channel()
-    back = RemindersCog(ReminderBot(services, [channel]), services)
+    back = RemindersCog(ReminderBot(services, [channel]))
     assert await back.send_due_reminders(now=session.remind_at + timedelta(minutes=1)) == (1, 0)
     channel.send.assert_awaited_once()
 
@@ -362,11 +364,11 @@ async def test_a_group_without_a_channel_is_reminded_by_dm_even_if_one_dm_fails(
     await services.study.groups.join(GUILD, ALICE, "Calc")
     session = await services.study.groups.schedule(GUILD, OWNER, "Calc", "in 1h")
     owner, alice = dm_user(OWNER, closed=True), dm_user(ALICE)
-    cog = RemindersCog(ReminderBot(services, users=[owner, alice]), services)
+    cog = RemindersCog(ReminderBot(services, users=[owner, alice]))
     assert await cog.send_due_reminders(now=session.remind_at) == (1, 0)
     text = alice.send.await_args.args[0]
     assert "**Calc**" in text and r"Study \*Server\*" in text and "Reminder" in text
-    assert alice.send.await_args.kwargs["allowed_mentions"].users is False
+    assert no_pings(alice.send.await_args.kwargs)
 
 
 async def test_review_dms_are_sent_once_and_a_closed_dm_does_not_break_the_loop(services):
@@ -375,7 +377,7 @@ async def test_review_dms_are_sent_once_and_a_closed_dm_does_not_break_the_loop(
         await services.study.reviews.study_note(GUILD, user, "chain-rule", now=past)
         await services.study.reviews.set_reminders(GUILD, user, 0)  # midnight: any time today is past it
     alice, bob = dm_user(ALICE, closed=True), dm_user(BOB)
-    cog = RemindersCog(ReminderBot(services, users=[alice, bob]), services)
+    cog = RemindersCog(ReminderBot(services, users=[alice, bob]))
     assert await cog.send_due_reminders() == (0, 1)
     assert "2 review cards due" in bob.send.await_args.args[0]
     assert await cog.send_due_reminders() == (0, 0)  # once a day

@@ -228,14 +228,16 @@ async def test_questions_keep_being_answered_during_a_reload(env):
     assert [r.embeds[0]["title"] for r in replies[1:]] == ["The chain rule", "The chain rule"]
 
 
-async def test_sync_registers_the_slash_commands(tmp_path, small_corpus, seeded_index_dir, embedder):
+async def test_sync_registers_the_slash_commands_loading_no_model_index_or_database(tmp_path, monkeypatch):
     from bot.discord.app import sync_commands
+    from tests.test_config_and_cli import refuse_to_load
 
-    settings = Settings(corpus_dir=small_corpus, index_dir=seeded_index_dir, data_dir=tmp_path / "data",
-                        _env_file=None)
-    services = await build_services(settings, AnswerService(settings, embedder=embedder))
+    refuse_to_load(monkeypatch)
+    settings = Settings(corpus_dir=tmp_path / "no-corpus", index_dir=tmp_path / "no-index",
+                        data_dir=tmp_path / "no-data", _env_file=None)
     async with FakeDiscord() as fake:
-        count = await sync_commands(create_bot(settings, services), "token", fake.guild_id)
+        count = await sync_commands(create_bot(settings, None), "token", fake.guild_id)
         names = {name for (guild, name, _type) in fake.commands if guild == fake.guild_id}
     assert {"ask", "topic", "next", "path", "corpus", "config"} <= names
     assert count == len(names)
+    assert list(tmp_path.iterdir()) == []  # no database, no index written

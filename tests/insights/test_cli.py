@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from bot.cli import app
 from bot.study import Store
-from bot.study.questions import QuestionService
+from bot.study.questions import QuestionLog
 from tests.databases import BACKENDS, database
 
 pytestmark = pytest.mark.model
@@ -35,7 +35,7 @@ async def db_url(request, tmp_path):
 async def seed(url: str) -> None:
     now = datetime.now(UTC)
     async with await Store.open(url) as store:
-        questions = QuestionService(store)
+        questions = QuestionLog(store)
         for q in ("what is dropout in neural networks?", "how does dropout regularization work"):
             await questions.log(A, ALICE, f"{q} <@{ALICE}>", False, None)
         await questions.log(B, BOB, "can someone explain dropout", False, None)

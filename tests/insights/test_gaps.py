@@ -18,7 +18,7 @@ from bot.knowledge.corpus import check_corpus
 from bot.knowledge.overlay import ServerNotes, check_server_note
 from bot.retrieval.answering import AnswerService
 from bot.study import Store
-from bot.study.questions import QuestionService
+from bot.study.questions import QuestionLog
 from tests.databases import BACKENDS, database
 from tests.study.conftest import GUILD, NOW, OTHER_GUILD
 
@@ -60,11 +60,11 @@ async def world(request, tmp_path, small_settings, embedder):
     answers.ensure_ready()
     async with database(request.param, tmp_path) as url:
         store = await Store.open(url)
-        yield answers, store, GapService(store, answers), QuestionService(store)
+        yield answers, store, GapService(store, answers), QuestionLog(store)
         await store.close()
 
 
-async def log_topics(questions: QuestionService, guild_id: int, topics: dict[str, list[str]], user: int = 7,
+async def log_topics(questions: QuestionLog, guild_id: int, topics: dict[str, list[str]], user: int = 7,
                      at=NOW) -> list[int]:
     return [await questions.log(guild_id, user, q, False, None, now=at) for qs in topics.values() for q in qs]
 

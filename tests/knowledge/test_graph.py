@@ -48,3 +48,32 @@ def test_next_topics_in_a_loaded_corpus(small_corpus):
     corpus = load_corpus(small_corpus)
     assert corpus.graph.next_topics("chain-rule") == ["backpropagation"]
     assert corpus.graph.next_topics("derivatives") == ["bayes-theorem", "chain-rule", "gradient-descent"]
+
+
+def test_membership_components_chains_and_cycles():
+    g = graph()
+    assert "cnn" in g and "poetry" not in g and len(g) == 7
+    assert g.longest_chain() == 5  # derivatives -> gradient -> gradient-descent -> backprop -> cnn
+    assert PrerequisiteGraph({}).longest_chain() == 0 and PrerequisiteGraph({"a": []}).longest_chain() == 1
+    islands = PrerequisiteGraph({"z": [], "y": ["z"], "b": [], "a": [], "c": ["a"], "d": ["c"]})
+    assert islands.components() == [{"a", "c", "d"}, {"y", "z"}, {"b"}]  # largest first, then by first name
+    assert g.cycles() == []
+    looped = PrerequisiteGraph({"a": ["c"], "b": ["a"], "c": ["b"], "d": ["e"], "e": ["d"], "f": ["f"]})
+    assert sorted(sorted(c) for c in looped.cycles()) == [["a", "b", "c"], ["d", "e"]]
+
+
+def test_in_order_breaks_ties_by_the_given_key():
+    g = graph()
+    notes = ["vectors", "derivatives", "chain-rule", "gradient"]
+    assert g.in_order(notes) == ["derivatives", "chain-rule", "vectors", "gradient"]
+    assert g.in_order(notes, key=lambda n: -len(n)) == ["derivatives", "chain-rule", "vectors", "gradient"]
+    assert g.in_order(notes, key=lambda n: (n != "vectors", n)) == ["vectors", "derivatives", "chain-rule",
+                                                                     "gradient"]
+
+
+def test_the_critical_chain_is_the_longest_one():
+    g = PrerequisiteGraph({"a": [], "b": ["a"], "c": ["b"], "x": [], "t": ["c", "x"]})
+    assert g.critical_chain("t", ["a", "b", "c", "x"]) == ["a", "b", "c", "t"]
+    assert g.critical_chain("t", ["x"]) == ["x", "t"] and g.critical_chain("t", []) == ["t"]
+    short = PrerequisiteGraph({"a": [], "b": ["a"], "m": [], "n": ["m"], "o": ["n"], "t": ["b", "o"]})
+    assert short.critical_chain("t", ["a", "b", "m", "n", "o"]) == ["m", "n", "o", "t"]

@@ -57,14 +57,3 @@ def test_deep_learning_roots(corpus, note, root):
 def test_coverage_doc_is_current(corpus):
     assert (REPO / "docs" / "CORPUS.md").read_text() == coverage_markdown(corpus) + "\n", \
         "run: studybot corpus docs"
-
-
-def test_domain_packages_never_import_discord():
-    offenders = []
-    for package in ("knowledge", "retrieval", "study"):
-        for path in (REPO / "bot" / package).rglob("*.py"):
-            for line in path.read_text().splitlines():
-                stripped = line.strip()
-                if stripped.startswith(("import discord", "from discord")):
-                    offenders.append(f"{path.relative_to(REPO)}: {stripped}")
-    assert offenders == []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from bot.study.questions import QuestionService
+from bot.study.questions import QuestionLog
 from tests.privacy.conftest import ALICE, BOB, NOW, days, learner_rows
 from tests.study.conftest import GUILD, OTHER_GUILD
 
@@ -61,7 +61,7 @@ async def test_an_export_holds_only_that_learners_rows_in_that_server(store, pri
 
 
 async def test_forget_me_deletes_the_learners_data_here_and_leaves_other_learners_rows_intact(store, privacy):
-    questions = QuestionService(store)
+    questions = QuestionLog(store)
     alice = await learner_rows(store, GUILD, ALICE)
     await learner_rows(store, GUILD, BOB)
     await learner_rows(store, OTHER_GUILD, ALICE, tag="elsewhere")

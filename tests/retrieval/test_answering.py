@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from bot.errors import InvalidInput
 from bot.knowledge.corpus import load_corpus
-from bot.retrieval.answering import AnswerService, suggest_next
+from bot.retrieval.answering import AnswerService, topics_after
 
 
 @pytest.fixture
@@ -43,12 +43,12 @@ def test_next_topics_build_on_the_best_match(service):
     assert all(t.reason for t in answer.next_topics)
 
 
-def test_suggest_next_skips_known_and_prefers_ready_topics(small_corpus):
+def test_topics_after_a_note_skip_known_and_prefers_ready_topics(small_corpus):
     corpus = load_corpus(small_corpus)
     derivatives = corpus.notes["derivatives"]
-    topics = suggest_next(corpus, derivatives)
+    topics = topics_after(corpus, derivatives)
     assert {t.id for t in topics if t.kind == "next"} == {"bayes-theorem", "chain-rule", "gradient-descent"}
-    known = suggest_next(corpus, derivatives, known=frozenset({"chain-rule"}))
+    known = topics_after(corpus, derivatives, known=frozenset({"chain-rule"}))
     assert "chain-rule" not in [t.id for t in known]
 
 

@@ -12,13 +12,12 @@ from tests.study.conftest import GUILD, NOW, OTHER_GUILD
 
 async def test_study_channels_and_moderator_role_are_per_server_and_audited(service):
     admin = service.admin
-    assert await admin.is_study_channel(GUILD, 5)  # no study channels set: everywhere
+    assert (await admin.config(GUILD)).study_channel_ids == frozenset()
     config = await admin.set_study_channel(GUILD, 1, 5, now=NOW)
     await admin.set_study_channel(GUILD, 1, 5, now=NOW)  # again: no change, no audit entry
     await admin.set_study_channel(GUILD, 1, 6, now=NOW)
     config = await admin.set_study_channel(GUILD, 1, 6, enabled=False, now=NOW)
     assert config.study_channel_ids == {5}
-    assert await admin.is_study_channel(GUILD, 5) and not await admin.is_study_channel(GUILD, 6)
     assert (await admin.config(OTHER_GUILD)).study_channel_ids == frozenset()
 
     await admin.set_moderator_role(GUILD, 1, 900, now=NOW)

@@ -148,3 +148,55 @@ async def test_the_service_renders_off_the_event_loop(service, monkeypatch):
     monkeypatch.setattr(map_module, "render_map", spy)
     await service.progress.map_png(GUILD, 7)
     assert threads and threads[0] != threading.get_ident()
+
+
+def fill_of(png: bytes, box: tuple[int, int, int, int]) -> str:
+    """The colour that fills most of a node's box (its text and outline are a small part of it)."""
+    x0, y0, x1, y1 = box
+    inner = image_of(png).convert("RGB").crop((x0 + 6, y0 + 6, x1 - 6, y1 - 6))
+    _, (r, g, b) = max(inner.getcolors(maxcolors=1 << 16))
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def node_fills(image) -> dict[str, str]:
+    return {label.key: fill_of(image.png, label.box) for label in image.labels}
+
+
+@pytest.mark.parametrize("scope", [MINE, "calculus"])
+def test_the_map_colours_each_note_by_what_the_learner_did(study_corpus, scope):
+    from bot.study.map_draw import STYLES
+
+    image = render_map(study_corpus, mastered={"derivatives"}, studied={"derivatives", "chain-rule"}, scope=scope,
+                       recent=["chain-rule", "derivatives"], suggestions=["gradient-descent"])
+    fills = node_fills(image)
+    assert fills["derivatives"] == STYLES["mastered"][0]
+    assert fills["chain-rule"] == STYLES["studied"][0]
+    assert fills["gradient-descent"] == STYLES["next" if scope == MINE else "new"][0]
+
+
+def test_the_overview_colours_a_fully_mastered_discipline(study_corpus):
+    from bot.study.map_draw import STYLES
+
+    statistics = {n.id for n in study_corpus.notes.values() if n.discipline == "statistics"}
+    image = render_map(study_corpus, mastered=statistics | {"derivatives"}, studied={"derivatives"}, scope=ALL)
+    fills = {k: v for k, v in node_fills(image).items() if not k.endswith(":stats")}
+    assert fills["statistics"] == STYLES["mastered"][0]
+    assert fills["calculus"] == STYLES["studied"][0] and fills["deep_learning"] == STYLES["new"][0]
+
+
+async def test_the_service_map_shows_mastered_topics_in_the_mastered_colour(service, study_corpus, monkeypatch):
+    """Through the service: quiz answers → mastery → the mastered colour in the PNG sent to Discord."""
+    import bot.study.map as map_module
+    from bot.study.map_draw import STYLES
+
+    drawn = []
+    real = map_module.render_map
+    monkeypatch.setattr(map_module, "render_map", lambda *a, **k: drawn.append(real(*a, **k)) or drawn[-1])
+    run = await service.quizzes.start(GUILD, 7, "derivatives", 2, seed=0, now=NOW)
+    for q in run.questions:
+        await service.quizzes.answer(GUILD, run.id, 7, q.position, right_choice(study_corpus, q.note_id, q.item_index),
+                                     NOW)
+    png = await service.progress.map_png(GUILD, 7)
+    (image,) = drawn
+    assert image.png == png
+    assert node_fills(image)["derivatives"] == STYLES["mastered"][0]

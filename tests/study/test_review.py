@@ -159,3 +159,43 @@ async def test_right_after_a_miss_the_review_relearns_it_and_a_pass_graduates_it
     assert (card.interval_days, card.repetitions, card.due_at) == (1, 1, soon + timedelta(days=1))
     with pytest.raises(InvalidInput, match="Nothing to review right now"):
         await service.quizzes.start_review(GUILD, 7, now=soon)
+
+
+def test_a_pass_keeps_lapses_and_a_grade_of_3_passes():
+    lapsed = CardState(due_at=NOW, repetitions=3, interval_days=15, ease=2.5, lapses=2, last_reviewed_at=NOW)
+    after = schedule(lapsed, 3, NOW)
+    assert after.repetitions == 4 and after.lapses == 2 and after.interval_days == 38
+    assert schedule(None, 3, NOW).due_at == NOW + timedelta(days=1)
+
+
+def test_a_lapse_after_one_success_counts_and_resets_the_repetitions():
+    once = schedule(None, True, NOW)
+    missed = schedule(once, False, NOW + timedelta(days=1))
+    assert (missed.lapses, missed.repetitions, missed.interval_days) == (1, 0, 0)
+    assert missed.due_at == NOW + timedelta(days=1) + RELEARNING_STEP
+    assert schedule(None, False, NOW).lapses == 0  # a new card missed has not lapsed
+
+
+@pytest.mark.parametrize("grade", [-1, 6])
+def test_grades_outside_0_to_5_are_refused(grade):
+    with pytest.raises(ValueError, match="0..5"):
+        schedule(None, grade, NOW)
+
+
+def test_ease_is_kept_to_four_decimals():
+    from bot.study.review import next_ease
+
+    assert next_ease(2.33333, 4) == 2.3333 and next_ease(1.31, 0) == MIN_EASE
+
+
+@pytest.mark.parametrize("hour", [0, 23, None])
+async def test_reminder_hours_run_from_0_to_23(service, hour):
+    await service.reviews.set_reminders(GUILD, 7, hour)
+    summary = await service.reviews.summary(GUILD, 7, NOW)
+    assert summary.reminder_hour == hour and summary.reminders_enabled is (hour is not None)
+
+
+@pytest.mark.parametrize("hour", [-1, 24])
+async def test_reminder_hours_outside_the_day_are_refused(service, hour):
+    with pytest.raises(InvalidInput, match="0 to 23"):
+        await service.reviews.set_reminders(GUILD, 7, hour)

@@ -9,5 +9,5 @@ from bot.discord.asking._views import DYNAMIC_ITEMS
 
 
 async def setup(bot: commands.Bot) -> None:
-    await bot.add_cog(AskingCog(bot, bot.services))  # type: ignore[attr-defined]
+    await bot.add_cog(AskingCog(bot))
     bot.add_dynamic_items(*DYNAMIC_ITEMS)

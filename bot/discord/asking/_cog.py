@@ -4,25 +4,23 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.discord.services import StudyCog
 from bot.discord.asking._render import answer_embed, note_embed, suggestions_embed
 from bot.discord.asking._views import answer_view, pager, route_pages
 from bot.discord.errors import OnCooldown, user_message
 from bot.discord.text import CHOICE_NAME_MAX, clean_cut, strip_bot_mention
 from bot.errors import NotFound, StudybotError
-from bot.retrieval.answering import NextTopic, suggest_next
+from bot.retrieval.answering import NextTopic, topics_after
 from bot.retrieval.question import strip_markup
 
-if TYPE_CHECKING:  # pragma: no cover
-    from bot.discord.app import Services
 
 log = logging.getLogger("studybot.asking")
-NONE = discord.AllowedMentions.none()
 DM_HELP = ("Hi! Ask me anything about the study topics right here, in your own words, e.g. *why do we need the "
            "chain rule in backpropagation?* I answer from the study notes, and only you see it.\n"
            "`/ask`, `/topic`, `/next` and `/path` work here too. Study groups, sessions, quizzes, reviews, progress "
@@ -38,16 +36,12 @@ def is_a_question(text: str) -> bool:
     return bool(words) and not _SMALL_TALK.match(words)
 
 
-class AskingCog(commands.Cog, name="Asking"):
+class AskingCog(StudyCog, name="Asking"):
     """Answer questions from the notes."""
-
-    def __init__(self, bot: commands.Bot, services: "Services"):
-        self.bot = bot
-        self.services = services
 
     # -- shared ----------------------------------------------------------------------------------------
     def _check_cooldown(self, user_id: int) -> None:
-        retry = self.services.cooldown.hit(user_id)
+        retry = self.services.rate_limit.hit(user_id)
         if retry is not None:
             raise OnCooldown(retry)
 
@@ -84,38 +78,36 @@ class AskingCog(commands.Cog, name="Asking"):
         if not question:
             if mentioned:
                 await message.reply("Ask me something about the study topics, e.g. "
-                                    "*why do we need the chain rule in backpropagation?*", allowed_mentions=NONE)
+                                    "*why do we need the chain rule in backpropagation?*")
             return
         try:
             self._check_cooldown(message.author.id)
             async with message.channel.typing():
                 answer, qid = await self.services.ask(message.guild.id, message.author.id, question)
         except (StudybotError, OnCooldown) as exc:
-            await message.reply(user_message(exc), allowed_mentions=NONE, delete_after=30)
+            await message.reply(user_message(exc), delete_after=30)
             return
         except Exception as exc:  # noqa: BLE001 - never crash the listener
-            await message.reply(user_message(exc), allowed_mentions=NONE)
+            await message.reply(user_message(exc))
             return
         if not answer.answered and not mentioned:
             return  # chit-chat in a study channel: stay quiet rather than say "not in my notes" to everything
-        await message.reply(embed=answer_embed(answer), view=answer_view(answer, qid) or discord.utils.MISSING,
-                            allowed_mentions=NONE, mention_author=False)
+        await message.reply(embed=answer_embed(answer), view=answer_view(answer, qid) or discord.utils.MISSING, mention_author=False)
 
     async def _direct_message(self, message: discord.Message) -> None:
         """A DM is private by nature: answer it like /ask, or say how to use the bot when it asks nothing."""
         question = strip_bot_mention(message.content, self.bot.user.id)  # type: ignore[union-attr]
         if not is_a_question(question):
-            await message.reply(DM_HELP, allowed_mentions=NONE, mention_author=False)
+            await message.reply(DM_HELP, mention_author=False)
             return
         try:
             self._check_cooldown(message.author.id)
             async with message.channel.typing():
                 answer, _ = await self.services.ask(None, message.author.id, question)
         except Exception as exc:  # noqa: BLE001 - never crash the listener; the message is only theirs anyway
-            await message.reply(user_message(exc), allowed_mentions=NONE, mention_author=False)
+            await message.reply(user_message(exc), mention_author=False)
             return
-        await message.reply(embed=answer_embed(answer), view=answer_view(answer, None) or discord.utils.MISSING,
-                            allowed_mentions=NONE, mention_author=False)
+        await message.reply(embed=answer_embed(answer), view=answer_view(answer, None) or discord.utils.MISSING, mention_author=False)
 
     # -- slash commands ------------------------------------------------------------------------------------
     @app_commands.command()
@@ -129,7 +121,7 @@ class AskingCog(commands.Cog, name="Asking"):
         answer, qid = await self.services.ask(interaction.guild_id, interaction.user.id, question)
         view = answer_view(answer, qid)
         await interaction.followup.send(embed=answer_embed(answer), view=view or discord.utils.MISSING,
-                                        ephemeral=private, allowed_mentions=NONE)
+                                        ephemeral=private)
 
     @app_commands.command()
     @app_commands.describe(name="Start typing a topic")
@@ -141,8 +133,7 @@ class AskingCog(commands.Cog, name="Asking"):
         note = self._note(interaction.guild_id, name)
         view = discord.ui.View(timeout=None)
         view.add_item(DetailButton(note.id))
-        await interaction.response.send_message(embed=note_embed(note, self.services.corpus(interaction.guild_id)), view=view,
-                                                allowed_mentions=NONE)
+        await interaction.response.send_message(embed=note_embed(note, self.services.corpus(interaction.guild_id)), view=view)
         await self.services.record_study(interaction, note.id, "opened")
 
     @app_commands.command(name="next")
@@ -162,12 +153,12 @@ class AskingCog(commands.Cog, name="Asking"):
             title = "Where to start"
         else:
             note = self._note(interaction.guild_id, topic)
-            topics = suggest_next(corpus, note, known)
+            topics = topics_after(corpus, note, known)
             title = f"After {note.title}"
         embed = suggestions_embed(title, topics, "You've covered everything that builds on this. 🎉")
         if interaction.guild_id is None:
             embed.set_footer(text="Your progress is kept per server: in a server, /next suggests from yours there.")
-        await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=NONE)
+        await interaction.response.send_message(embed=embed, ephemeral=True)
 
     @app_commands.command()
     @app_commands.describe(target="The topic you want to reach",
@@ -178,4 +169,4 @@ class AskingCog(commands.Cog, name="Asking"):
         note = self._note(interaction.guild_id, target)
         pages = await route_pages(interaction, note.id, full)
         view = pager("full" if full else "path", note.id, 0, len(pages)) or discord.utils.MISSING
-        await interaction.response.send_message(embed=pages[0], view=view, ephemeral=True, allowed_mentions=NONE)
+        await interaction.response.send_message(embed=pages[0], view=view, ephemeral=True)

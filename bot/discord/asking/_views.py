@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import discord
 
+from bot.discord.services import services_of as services_of_client
 from bot.discord.asking._render import note_embed, note_pages, path_pages
 from bot.discord.errors import reports_errors, send_error
 from bot.discord.text import SELECT_DESCRIPTION_MAX, SELECT_LABEL_MAX, clean_cut
@@ -21,11 +22,9 @@ from bot.retrieval.answering import Answer
 if TYPE_CHECKING:  # pragma: no cover
     from bot.discord.app import Services
 
-NONE = discord.AllowedMentions.none()
-
 
 def services_of(interaction: discord.Interaction) -> "Services":
-    return interaction.client.services  # type: ignore[attr-defined]
+    return services_of_client(interaction.client)
 
 
 def note_or_error(interaction: discord.Interaction, note_id: str):
@@ -60,8 +59,7 @@ class PageButton(discord.ui.DynamicItem[discord.ui.Button],
     async def callback(self, interaction: discord.Interaction) -> None:
         pages = await pages_of(interaction, self.kind, self.key)
         page = max(0, min(self.page, len(pages) - 1))  # the pages may have changed since the button was made
-        await interaction.response.edit_message(embed=pages[page], view=pager(self.kind, self.key, page, len(pages)),
-                                                allowed_mentions=NONE)
+        await interaction.response.edit_message(embed=pages[page], view=pager(self.kind, self.key, page, len(pages)))
 
 
 def pager(kind: str, key: str, page: int, count: int) -> discord.ui.View | None:
@@ -100,7 +98,7 @@ async def show_full_note(interaction: discord.Interaction, note_id: str) -> None
     note = note_or_error(interaction, note_id)
     embeds = note_pages(note)
     view = pager("note", note.id, 0, len(embeds)) or discord.utils.MISSING
-    await interaction.response.send_message(embed=embeds[0], view=view, ephemeral=True, allowed_mentions=NONE)
+    await interaction.response.send_message(embed=embeds[0], view=view, ephemeral=True)
     await services_of(interaction).record_study(interaction, note.id, "opened")
 
 
@@ -144,7 +142,7 @@ class NextTopicSelect(discord.ui.DynamicItem[discord.ui.Select], template=r"sb:n
         view = discord.ui.View(timeout=None)
         view.add_item(DetailButton(note.id))
         await interaction.response.send_message(embed=note_embed(note, services.corpus(interaction.guild_id)), view=view,
-                                                ephemeral=True, allowed_mentions=NONE)
+                                                ephemeral=True)
         await services.record_study(interaction, note.id, "opened")
 
 
@@ -163,7 +161,7 @@ class FeedbackModal(discord.ui.Modal, title="What was wrong with this answer?"):
         await services_of(interaction).record_feedback(interaction, self.question_id, False,
                                                        self.reason.value.strip() or None)
         await interaction.response.send_message("Thanks: your 👎 and reason were recorded; moderators review them.",
-                                                ephemeral=True, allowed_mentions=NONE)
+                                                ephemeral=True)
 
     async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
         await send_error(interaction, error)
@@ -187,7 +185,7 @@ class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button], template=r"sb:fb
         if self.vote == "down":
             return await interaction.response.send_modal(FeedbackModal(self.question_id))
         await services_of(interaction).record_feedback(interaction, self.question_id, True, None)
-        await interaction.response.send_message("Thanks for the 👍!", ephemeral=True, allowed_mentions=NONE)
+        await interaction.response.send_message("Thanks for the 👍!", ephemeral=True)
 
 
 DYNAMIC_ITEMS = (DetailButton, NextTopicSelect, FeedbackButton, PageButton)

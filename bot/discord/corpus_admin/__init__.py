@@ -8,4 +8,4 @@ from bot.discord.corpus_admin._cog import CorpusAdminCog
 
 
 async def setup(bot: commands.Bot) -> None:
-    await bot.add_cog(CorpusAdminCog(bot, bot.services))  # type: ignore[attr-defined]
+    await bot.add_cog(CorpusAdminCog(bot))

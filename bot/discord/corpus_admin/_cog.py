@@ -6,12 +6,11 @@ import io
 import time
 from datetime import UTC, datetime
 from typing import Optional
-from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
-from discord.ext import commands
 
+from bot.discord.services import StudyCog, acts_as_moderator
 from bot.discord.corpus_admin._render import change_embed, listing_embed, problems_embed, refresh_embed, stats_embed
 from bot.discord.errors import NotModerator, NotOwner
 from bot.discord.study._render import timezone_text
@@ -20,22 +19,12 @@ from bot.discord.text import CHOICE_NAME_MAX, clean_cut
 from bot.errors import CorpusInvalid
 from bot.study.when import zone_choices
 
-if TYPE_CHECKING:  # pragma: no cover
-    from bot.discord.app import Services
-
-NONE = discord.AllowedMentions.none()
-
 
 async def is_moderator(interaction: discord.Interaction) -> bool:
-    """Manage Server, or the guild's moderator role; raises NotModerator otherwise."""
-    member = interaction.user
-    if interaction.guild is None or not isinstance(member, discord.Member):
+    """The moderator check of a command: `acts_as_moderator`, or NotModerator (NoPrivateMessage in DMs)."""
+    if interaction.guild is None or not isinstance(interaction.user, discord.Member):
         raise app_commands.NoPrivateMessage()
-    if member.guild_permissions.manage_guild:
-        return True
-    services: Services = interaction.client.services  # type: ignore[attr-defined]
-    role_id = await services.moderator_role(interaction.guild.id)
-    if role_id is not None and any(r.id == role_id for r in member.roles):
+    if await acts_as_moderator(interaction):
         return True
     raise NotModerator()
 
@@ -53,7 +42,7 @@ async def is_owner(interaction: discord.Interaction) -> bool:
 owner_only = app_commands.check(is_owner)
 
 
-class CorpusAdminCog(commands.Cog, name="Corpus"):
+class CorpusAdminCog(StudyCog, name="Corpus"):
     """This server's notes (moderators), the base corpus (owners), server settings."""
 
     corpus = app_commands.Group(name="corpus", description="This server's notes (moderators); the base corpus (bot owners)", guild_only=True)
@@ -61,10 +50,6 @@ class CorpusAdminCog(commands.Cog, name="Corpus"):
                                 "moderator role (moderators)", guild_only=True)
     study_channel = app_commands.Group(name="study-channel", description="Channels where every question is answered",
                                        parent=config)
-
-    def __init__(self, bot: commands.Bot, services: "Services"):
-        self.bot = bot
-        self.services = services
 
     # -- helpers -----------------------------------------------------------------------------------------
     async def note_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
@@ -97,11 +82,11 @@ class CorpusAdminCog(commands.Cog, name="Corpus"):
         try:
             report = await self.services.curation.reload_base(interaction.user.id, interaction.guild_id)
         except CorpusInvalid as exc:
-            await interaction.followup.send(embed=problems_embed(exc.problems), ephemeral=True, allowed_mentions=NONE)
+            await interaction.followup.send(embed=problems_embed(exc.problems), ephemeral=True)
             return
         await interaction.followup.send(embed=refresh_embed("Base corpus reloaded", report,
                                                             time.perf_counter() - started),
-                                        ephemeral=True, allowed_mentions=NONE)
+                                        ephemeral=True)
 
     # -- /corpus: this server's notes (moderators) --------------------------------------------------------
     @corpus.command(name="add")
@@ -113,7 +98,7 @@ class CorpusAdminCog(commands.Cog, name="Corpus"):
         await interaction.response.defer(thinking=True, ephemeral=True)
         change = await self.services.curation.add(interaction.guild_id, interaction.user.id, file.filename,
                                                    await file.read())
-        await interaction.followup.send(embed=change_embed(change), ephemeral=True, allowed_mentions=NONE)
+        await interaction.followup.send(embed=change_embed(change), ephemeral=True)
 
     @corpus.command(name="remove")
     @app_commands.describe(id="One of this server's notes")
@@ -122,7 +107,7 @@ class CorpusAdminCog(commands.Cog, name="Corpus"):
     async def remove(self, interaction: discord.Interaction, id: str) -> None:  # noqa: A002 - the option's name
         """Remove one of this server's notes (a base note it replaced comes back)."""
         change = await self.services.curation.remove(interaction.guild_id, interaction.user.id, id)
-        await interaction.response.send_message(embed=change_embed(change), ephemeral=True, allowed_mentions=NONE)
+        await interaction.response.send_message(embed=change_embed(change), ephemeral=True)
 
     @corpus.command(name="hide")
     @app_commands.describe(id="A base note to hide in this server")
@@ -131,7 +116,7 @@ class CorpusAdminCog(commands.Cog, name="Corpus"):
     async def hide(self, interaction: discord.Interaction, id: str) -> None:  # noqa: A002
         """Hide a base note in this server (other servers keep it)."""
         change = await self.services.curation.hide(interaction.guild_id, interaction.user.id, id)
-        await interaction.response.send_message(embed=change_embed(change), ephemeral=True, allowed_mentions=NONE)
+        await interaction.response.send_message(embed=change_embed(change), ephemeral=True)
 
     @corpus.command(name="unhide")
     @app_commands.describe(id="A base note hidden in this server")
@@ -140,14 +125,14 @@ class CorpusAdminCog(commands.Cog, name="Corpus"):
     async def unhide(self, interaction: discord.Interaction, id: str) -> None:  # noqa: A002
         """Show a hidden base note in this server again."""
         change = await self.services.curation.unhide(interaction.guild_id, interaction.user.id, id)
-        await interaction.response.send_message(embed=change_embed(change), ephemeral=True, allowed_mentions=NONE)
+        await interaction.response.send_message(embed=change_embed(change), ephemeral=True)
 
     @corpus.command(name="list")
     @moderator_only
     async def list_(self, interaction: discord.Interaction) -> None:
         """This server's own notes and the base notes it hides."""
         listing = await self.services.curation.listing(interaction.guild_id)
-        await interaction.response.send_message(embed=listing_embed(listing), ephemeral=True, allowed_mentions=NONE)
+        await interaction.response.send_message(embed=listing_embed(listing), ephemeral=True)
 
     @corpus.command(name="export")
     @moderator_only
@@ -156,7 +141,7 @@ class CorpusAdminCog(commands.Cog, name="Corpus"):
         data = await self.services.curation.export(interaction.guild_id)
         await interaction.response.send_message("This server's notes (re-add any of them with `/corpus add`).",
                                                 file=discord.File(io.BytesIO(data), f"server-notes-{interaction.guild_id}.zip"),
-                                                ephemeral=True, allowed_mentions=NONE)
+                                                ephemeral=True)
 
     @corpus.command(name="stats")
     async def stats(self, interaction: discord.Interaction) -> None:
@@ -164,8 +149,7 @@ class CorpusAdminCog(commands.Cog, name="Corpus"):
         state = self.services.answers.state
         counts = await self.services.study.questions.stats(interaction.guild_id)
         await interaction.response.send_message(embed=stats_embed(state, counts.answered, counts.unanswered),
-                                                ephemeral=True,
-                                                allowed_mentions=NONE)
+                                                ephemeral=True)
 
     # -- /config -----------------------------------------------------------------------------------------
     @study_channel.command(name="add")
@@ -175,7 +159,7 @@ class CorpusAdminCog(commands.Cog, name="Corpus"):
         """Mark a channel as a study channel."""
         await self.services.study.admin.set_study_channel(interaction.guild_id, interaction.user.id, channel.id, True)
         await interaction.response.send_message(f"{channel.mention} is now a study channel: I answer questions "
-                                                "posted there.", ephemeral=True, allowed_mentions=NONE)
+                                                "posted there.", ephemeral=True)
 
     @study_channel.command(name="remove")
     @moderator_only
@@ -183,8 +167,7 @@ class CorpusAdminCog(commands.Cog, name="Corpus"):
         """Stop answering every question in a channel (mentions still work)."""
         await self.services.study.admin.set_study_channel(interaction.guild_id, interaction.user.id, channel.id,
                                                           False)
-        await interaction.response.send_message(f"{channel.mention} is no longer a study channel.", ephemeral=True,
-                                                allowed_mentions=NONE)
+        await interaction.response.send_message(f"{channel.mention} is no longer a study channel.", ephemeral=True)
 
     @config.command(name="moderator-role")
     @app_commands.describe(role="Members with this role may curate the corpus")
@@ -193,7 +176,7 @@ class CorpusAdminCog(commands.Cog, name="Corpus"):
         """Set the role whose members are studybot moderators."""
         await self.services.study.admin.set_moderator_role(interaction.guild_id, interaction.user.id, role.id)
         await interaction.response.send_message(f"Members with {role.mention} can now curate the corpus.",
-                                                ephemeral=True, allowed_mentions=NONE)
+                                                ephemeral=True)
 
     async def zone_autocomplete(self, interaction: discord.Interaction,
                                 current: str) -> list[app_commands.Choice[str]]:
@@ -211,4 +194,4 @@ class CorpusAdminCog(commands.Cog, name="Corpus"):
         else:
             zone = await admin.set_timezone(interaction.user.id, checked_zone(name))
         await interaction.response.send_message(timezone_text(zone, datetime.now(UTC), changed=name is not None),
-                                                ephemeral=True, allowed_mentions=NONE)
+                                                ephemeral=True)

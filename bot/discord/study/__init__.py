@@ -15,9 +15,8 @@ COGS = (GroupsCog, SessionsCog, QuizCog, ProgressCog, RemindersCog)
 
 
 async def setup(bot: commands.Bot) -> None:
-    services = bot.services  # type: ignore[attr-defined]
     for cog in COGS:
-        await bot.add_cog(cog(bot, services))
+        await bot.add_cog(cog(bot))
     bot.add_dynamic_items(*DYNAMIC_ITEMS)
 
 

@@ -6,16 +6,14 @@ thing); leaving, removing a member, lists and details are ephemeral (nobody need
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
 import discord
 from discord import app_commands
-from discord.ext import commands
 
+from bot.discord.services import StudyCog, acts_as_moderator
 from bot.discord.study._render import group_embed, groups_embed, safe
 from bot.discord.study._shared import (
-    NONE,
-    acts_as_moderator,
     group_autocomplete,
     group_name,
     guild_id_of,
@@ -23,8 +21,6 @@ from bot.discord.study._shared import (
 )
 from bot.errors import InvalidInput
 
-if TYPE_CHECKING:  # pragma: no cover
-    from bot.discord.app import Services
 
 NameOption = app_commands.Range[str, 1, 100]  # the domain's 50-character rule gives the friendlier message
 TopicOption = app_commands.Range[str, 1, 200]
@@ -36,15 +32,11 @@ def can_post(interaction: discord.Interaction, channel: discord.TextChannel) -> 
         raise InvalidInput(f"I can't post in {channel.mention}; pick a channel where I may send messages.")
 
 
-class GroupsCog(commands.Cog, name="Study groups"):
+class GroupsCog(StudyCog, name="Study groups"):
     """Study groups of a server."""
 
     group = app_commands.Group(name="group", description="Study groups: meet, schedule sessions, quiz together",
                                guild_only=True)
-
-    def __init__(self, bot: commands.Bot, services: "Services"):
-        self.bot = bot
-        self.services = services
 
     @group.command(name="create")
     @app_commands.describe(name="1-50 letters, digits, spaces, a little punctuation",
@@ -61,7 +53,7 @@ class GroupsCog(commands.Cog, name="Study groups"):
         where = f", meeting in <#{group.channel_id}>" if group.channel_id else ""
         await interaction.response.send_message(
             f"🎉 <@{interaction.user.id}> started the study group **{safe(group.name)}**{about}{where}. "
-            f"Join with `/group join`!", allowed_mentions=NONE)
+            f"Join with `/group join`!")
 
     @group.command(name="join")
     @app_commands.describe(name="The group to join")
@@ -70,8 +62,7 @@ class GroupsCog(commands.Cog, name="Study groups"):
         """Join a study group."""
         group = await self.services.study.groups.join(guild_id_of(interaction), interaction.user.id, group_name(name))
         await interaction.response.send_message(
-            f"👋 <@{interaction.user.id}> joined **{safe(group.name)}** ({group.member_count} members).",
-            allowed_mentions=NONE)
+            f"👋 <@{interaction.user.id}> joined **{safe(group.name)}** ({group.member_count} members).")
 
     @group.command(name="leave")
     @app_commands.describe(name="One of your groups")
@@ -80,8 +71,7 @@ class GroupsCog(commands.Cog, name="Study groups"):
         """Leave a study group."""
         group = await self.services.study.groups.leave(guild_id_of(interaction), interaction.user.id,
                                                        group_name(name))
-        await interaction.response.send_message(f"You left **{safe(group.name)}**.", ephemeral=True,
-                                                allowed_mentions=NONE)
+        await interaction.response.send_message(f"You left **{safe(group.name)}**.", ephemeral=True)
 
     @group.command(name="list")
     @app_commands.describe(mine="Only the groups you're in")
@@ -92,7 +82,7 @@ class GroupsCog(commands.Cog, name="Study groups"):
         joined = await self.services.study.groups.list_groups(guild_id, member_id=interaction.user.id)
         ids = frozenset(g.id for g in joined)
         await interaction.response.send_message(embed=groups_embed(joined if mine else groups, ids, mine),
-                                                ephemeral=True, allowed_mentions=NONE)
+                                                ephemeral=True)
 
     @group.command(name="info")
     @app_commands.describe(name="The group to show")
@@ -100,7 +90,7 @@ class GroupsCog(commands.Cog, name="Study groups"):
     async def info(self, interaction: discord.Interaction, name: NameOption) -> None:
         """A group's owner, members, channel and upcoming sessions."""
         details = await self.services.study.groups.info(guild_id_of(interaction), group_name(name))
-        await interaction.response.send_message(embed=group_embed(details), ephemeral=True, allowed_mentions=NONE)
+        await interaction.response.send_message(embed=group_embed(details), ephemeral=True)
 
     @group.command(name="rename")
     @app_commands.describe(name="The group to rename", new_name="Its new name")
@@ -110,8 +100,7 @@ class GroupsCog(commands.Cog, name="Study groups"):
         old = group_name(name)
         group = await self.services.study.groups.rename(guild_id_of(interaction), interaction.user.id, old, new_name,
                                                         moderator=await acts_as_moderator(interaction))
-        await interaction.response.send_message(f"✏️ **{safe(old)}** is now called **{safe(group.name)}**.",
-                                                allowed_mentions=NONE)
+        await interaction.response.send_message(f"✏️ **{safe(old)}** is now called **{safe(group.name)}**.")
 
     @group.command(name="archive")
     @app_commands.describe(name="The group to archive")
@@ -124,7 +113,7 @@ class GroupsCog(commands.Cog, name="Study groups"):
         sessions = f" and its {cancelled} upcoming session{'s were' if cancelled != 1 else ' was'} cancelled" \
             if cancelled else ""
         await interaction.response.send_message(f"📦 **{safe(checked)}** was archived{sessions}. Its name is free "
-                                                "again.", allowed_mentions=NONE)
+                                                "again.")
 
     @group.command(name="remove-member")
     @app_commands.describe(name="The group", member="Who to remove")
@@ -135,5 +124,4 @@ class GroupsCog(commands.Cog, name="Study groups"):
                                                                group_name(name), member.id,
                                                                moderator=await acts_as_moderator(interaction))
         await interaction.response.send_message(f"Removed {member.mention} from **{safe(group.name)}** "
-                                                f"({group.member_count} members left).", ephemeral=True,
-                                                allowed_mentions=NONE)
+                                                f"({group.member_count} members left).", ephemeral=True)

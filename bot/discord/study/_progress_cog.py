@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Literal, Optional
+from typing import Literal, Optional
 
 import discord
 from discord import app_commands
-from discord.ext import commands
 
+from bot.discord.services import StudyCog
 from bot.discord.study._render import leaderboard_embed, map_embed, progress_embed
-from bot.discord.study._shared import NONE, group_autocomplete, group_name, guild_id_of
+from bot.discord.study._shared import group_autocomplete, group_name, guild_id_of
 from bot.knowledge.notes import DISCIPLINE_LABELS, DISCIPLINES
 
-if TYPE_CHECKING:  # pragma: no cover
-    from bot.discord.app import Services
 
 Period = Literal["all time", "this week", "this month"]
 PERIODS: dict[str, timedelta | None] = {"all time": None, "this week": timedelta(days=7),
@@ -30,12 +28,8 @@ MAP_CHOICES = [app_commands.Choice(name=DISCIPLINE_LABELS.get(d, d), value=d) fo
     app_commands.Choice(name="All topics (overview by discipline)", value="all")]
 
 
-class ProgressCog(commands.Cog, name="Progress"):
+class ProgressCog(StudyCog, name="Progress"):
     """Progress, leaderboards and the study map."""
-
-    def __init__(self, bot: commands.Bot, services: "Services"):
-        self.bot = bot
-        self.services = services
 
     @app_commands.command()
     @app_commands.guild_only()
@@ -46,7 +40,7 @@ class ProgressCog(commands.Cog, name="Progress"):
         report = await self.services.study.progress.report(guild_id_of(interaction), target.id)
         mine = target.id == interaction.user.id
         await interaction.response.send_message(embed=progress_embed(report, target.display_name, detailed=mine),
-                                                ephemeral=True, allowed_mentions=NONE)
+                                                ephemeral=True)
 
     @app_commands.command()
     @app_commands.guild_only()
@@ -61,8 +55,7 @@ class ProgressCog(commands.Cog, name="Progress"):
         since = datetime.now(UTC) - span if span else None
         name = group_name(group) if group else None
         entries = await self.services.study.progress.leaderboard(guild_id_of(interaction), metric, since, name)
-        await interaction.response.send_message(embed=leaderboard_embed(entries, metric, period, name),
-                                                allowed_mentions=NONE)
+        await interaction.response.send_message(embed=leaderboard_embed(entries, metric, period, name))
 
     @app_commands.command(name="map")
     @app_commands.guild_only()
@@ -76,4 +69,4 @@ class ProgressCog(commands.Cog, name="Progress"):
         await interaction.response.defer(thinking=True, ephemeral=True)
         png = await self.services.study.progress.map_png(guild_id, interaction.user.id, scope)
         await interaction.followup.send(embed=map_embed(scope), file=discord.File(io.BytesIO(png), filename="map.png"),
-                                        ephemeral=True, allowed_mentions=NONE)
+                                        ephemeral=True)

@@ -15,19 +15,17 @@ Review (`/review start`): a private quiz of the learner's due spaced-repetition 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
 import discord
 from discord import app_commands
-from discord.ext import commands
 
+from bot.discord.services import StudyCog
 from bot.discord.study._render import question_embed, quiz_header, reminders_set_text, review_summary_text
-from bot.discord.study._shared import NONE, checked_scope, group_of_channel, guild_id_of, scope_autocomplete
+from bot.discord.study._shared import checked_scope, group_of_channel, guild_id_of, scope_autocomplete
 from bot.discord.study._views import question_view
 from bot.errors import NotFound
 
-if TYPE_CHECKING:  # pragma: no cover
-    from bot.discord.app import Services
 
 HOUR_CHOICES = [app_commands.Choice(name="off: no reminders", value="off")] + [
     app_commands.Choice(name=f"{h:02d}:00" + {0: " (midnight)", 12: " (noon)"}.get(h, ""), value=str(h))
@@ -35,15 +33,11 @@ HOUR_CHOICES = [app_commands.Choice(name="off: no reminders", value="off")] + [
 ]
 
 
-class QuizCog(commands.Cog, name="Quizzes"):
+class QuizCog(StudyCog, name="Quizzes"):
     """Quizzes and spaced-repetition reviews."""
 
     review = app_commands.Group(name="review", description="Spaced-repetition reviews of what you've answered",
                                 guild_only=True)
-
-    def __init__(self, bot: commands.Bot, services: "Services"):
-        self.bot = bot
-        self.services = services
 
     @app_commands.command()
     @app_commands.guild_only()
@@ -63,10 +57,10 @@ class QuizCog(commands.Cog, name="Quizzes"):
         if group is not None:
             await interaction.response.send_message(
                 embeds=[quiz_header(run, self.services.corpus(interaction.guild_id)), question_embed(run, first)],
-                view=question_view(run, first, finish=True), allowed_mentions=NONE)
+                view=question_view(run, first, finish=True))
         else:
             await interaction.response.send_message(embed=question_embed(run, first), view=question_view(run, first),
-                                                    ephemeral=True, allowed_mentions=NONE)
+                                                    ephemeral=True)
 
     @review.command(name="start")
     async def review_start(self, interaction: discord.Interaction) -> None:
@@ -75,14 +69,14 @@ class QuizCog(commands.Cog, name="Quizzes"):
         summary = await self.services.study.reviews.summary(guild_id, user_id)
         text = review_summary_text(summary, await self.services.study.admin.timezone(user_id))
         if summary.due_now == 0:
-            await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NONE)
+            await interaction.response.send_message(text, ephemeral=True)
             return
         run = await self.services.study.quizzes.start_review(guild_id, user_id, channel_id=interaction.channel_id)
         first = run.next_question
         if first is None:  # pragma: no cover - every due card's note was removed since
             raise NotFound("The notes of your due cards were removed; nothing to review.")
         await interaction.response.send_message(text, embed=question_embed(run, first), view=question_view(run, first),
-                                                ephemeral=True, allowed_mentions=NONE)
+                                                ephemeral=True)
 
     @review.command(name="reminders")
     @app_commands.describe(hour="Your local hour for a daily DM when cards are due, or off")
@@ -92,5 +86,4 @@ class QuizCog(commands.Cog, name="Quizzes"):
         value = None if hour.value == "off" else int(hour.value)
         await self.services.study.reviews.set_reminders(guild_id_of(interaction), interaction.user.id, value)
         zone = await self.services.study.admin.timezone(interaction.user.id)
-        await interaction.response.send_message(reminders_set_text(value, zone), ephemeral=True,
-                                                allowed_mentions=NONE)
+        await interaction.response.send_message(reminders_set_text(value, zone), ephemeral=True)

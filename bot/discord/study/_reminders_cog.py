@@ -18,17 +18,14 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 import discord
-from discord.ext import commands, tasks
+from discord.ext import tasks
 
+from bot.discord.services import StudyCog
 from bot.discord.study._render import reminder_dm, reminder_messages, review_dm
-from bot.discord.study._shared import NONE
 from bot.study.models import ReviewReminder, SessionReminder, ShardScope
 
-if TYPE_CHECKING:  # pragma: no cover
-    from bot.discord.app import Services
 
 log = logging.getLogger("studybot.reminders")
 INTERVAL_SECONDS = 45
@@ -53,12 +50,8 @@ def reminder_nonce(reminder: SessionReminder, part: int | str) -> str:
     return f"r{reminder.session.id}.{part}"[:25]
 
 
-class RemindersCog(commands.Cog, name="Reminders"):
+class RemindersCog(StudyCog, name="Reminders"):
     """Posts session reminders and daily review DMs."""
-
-    def __init__(self, bot: commands.Bot, services: "Services"):
-        self.bot = bot
-        self.services = services
 
     async def cog_load(self) -> None:
         self.reminder_loop.change_interval(seconds=self.services.settings.reminder_interval_seconds)
@@ -140,7 +133,7 @@ class RemindersCog(commands.Cog, name="Reminders"):
         """Best effort: a user with closed DMs (or gone) is skipped, never an error."""
         try:
             user = self.bot.get_user(user_id) or await self.bot.fetch_user(user_id)
-            await user.send(text, allowed_mentions=NONE, **({"nonce": nonce} if nonce else {}))
+            await user.send(text, **({"nonce": nonce} if nonce else {}))
             return True
         except discord.HTTPException:
             log.info("could not DM user %s", user_id, exc_info=True)

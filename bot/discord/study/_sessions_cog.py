@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
 import discord
 from discord import app_commands
-from discord.ext import commands
 
+from bot.discord.services import StudyCog, acts_as_moderator
 from bot.discord.study._render import cancelled_text, scheduled_text, sessions_embed
 from bot.discord.study._shared import (
     MAX_CHOICES,
-    NONE,
-    acts_as_moderator,
     checked_when,
     group_autocomplete,
     group_name,
@@ -21,18 +19,11 @@ from bot.discord.study._shared import (
 from bot.discord.text import CHOICE_NAME_MAX, clean_cut
 from bot.study.when import format_local, resolve_zone
 
-if TYPE_CHECKING:  # pragma: no cover
-    from bot.discord.app import Services
 
-
-class SessionsCog(commands.Cog, name="Study sessions"):
+class SessionsCog(StudyCog, name="Study sessions"):
     """Schedule group sessions, in each learner's own timezone."""
 
     session = app_commands.Group(name="session", description="Study sessions of your groups", guild_only=True)
-
-    def __init__(self, bot: commands.Bot, services: "Services"):
-        self.bot = bot
-        self.services = services
 
     async def session_autocomplete(self, interaction: discord.Interaction,
                                    current: str) -> list[app_commands.Choice[int]]:
@@ -60,8 +51,7 @@ class SessionsCog(commands.Cog, name="Study sessions"):
         session = await groups.schedule(guild_id, interaction.user.id, group_name(group), checked_when(when), topic)
         owner = await groups.get(guild_id, session.group_name)
         zone = resolve_zone(await self.services.study.admin.timezone(interaction.user.id))
-        await interaction.response.send_message(scheduled_text(session, owner, zone, groups.reminder_lead),
-                                                allowed_mentions=NONE)
+        await interaction.response.send_message(scheduled_text(session, owner, zone, groups.reminder_lead))
 
     @session.command(name="list")
     @app_commands.describe(group="Only this group's sessions (optional)")
@@ -72,8 +62,7 @@ class SessionsCog(commands.Cog, name="Study sessions"):
         name = group_name(group) if group else None
         sessions = await self.services.study.groups.sessions(guild_id_of(interaction), name)
         shown = sessions[0].group_name if name and sessions else name
-        await interaction.response.send_message(embed=sessions_embed(sessions, shown), ephemeral=True,
-                                                allowed_mentions=NONE)
+        await interaction.response.send_message(embed=sessions_embed(sessions, shown), ephemeral=True)
 
     @session.command(name="cancel")
     @app_commands.describe(id="The session's number, e.g. 12")
@@ -82,4 +71,4 @@ class SessionsCog(commands.Cog, name="Study sessions"):
         """Cancel a session (whoever scheduled it, the group's owner, or a moderator)."""
         session = await self.services.study.groups.cancel_session(guild_id_of(interaction), interaction.user.id, id,
                                                                   moderator=await acts_as_moderator(interaction))
-        await interaction.response.send_message(cancelled_text(session, interaction.user.id), allowed_mentions=NONE)
+        await interaction.response.send_message(cancelled_text(session, interaction.user.id))

@@ -1,4 +1,4 @@
-"""What the study cogs share: the services, the moderator test, safe group-name lookups, autocompletes."""
+"""What the study cogs share: the services, safe group-name lookups, autocompletes."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
+from bot.discord.services import services_of as services_of_client
 from bot.discord.study._render import safe
 from bot.discord.text import CHOICE_NAME_MAX, clean_cut
 from bot.errors import InvalidInput, NotFound
@@ -17,12 +18,11 @@ from bot.study.when import EXAMPLES
 if TYPE_CHECKING:  # pragma: no cover
     from bot.discord.app import Services
 
-NONE = discord.AllowedMentions.none()
 MAX_CHOICES = 25
 
 
 def services_of(interaction: discord.Interaction) -> "Services":
-    return interaction.client.services  # type: ignore[attr-defined]
+    return services_of_client(interaction.client)
 
 
 def guild_id_of(interaction: discord.Interaction) -> int:
@@ -30,15 +30,6 @@ def guild_id_of(interaction: discord.Interaction) -> int:
     if interaction.guild_id is None:
         raise app_commands.NoPrivateMessage()
     return interaction.guild_id
-
-
-async def acts_as_moderator(interaction: discord.Interaction) -> bool:
-    """Manage Server or the configured moderator role: may act on groups and quizzes that aren't theirs."""
-    member = interaction.user
-    if interaction.guild_id is None or not isinstance(member, discord.Member):
-        return False
-    return await services_of(interaction).study.admin.is_moderator(
-        interaction.guild_id, [r.id for r in member.roles], manage_guild=member.guild_permissions.manage_guild)
 
 
 def group_name(raw: str) -> str:

@@ -13,6 +13,7 @@ import re
 import discord
 
 from bot.discord.errors import reports_errors
+from bot.discord.services import acts_as_moderator
 from bot.discord.study._render import (
     LETTERS,
     feedback_embed,
@@ -22,7 +23,7 @@ from bot.discord.study._render import (
     quiz_header,
     solo_score_embed,
 )
-from bot.discord.study._shared import NONE, acts_as_moderator, guild_id_of, services_of
+from bot.discord.study._shared import guild_id_of, services_of
 from bot.study.models import QuizQuestion, QuizRun
 
 MISSING = discord.utils.MISSING
@@ -96,10 +97,9 @@ async def answer_clicked(interaction: discord.Interaction, run_id: int, position
         embeds.append(solo_score_embed(await quizzes.results(guild_id, run_id), user_id))
     message = interaction.message
     if message is not None and message.flags.ephemeral:
-        await interaction.response.edit_message(embeds=embeds, view=view, allowed_mentions=NONE)
+        await interaction.response.edit_message(embeds=embeds, view=view)
     else:  # the public card of a group quiz: this player continues privately
-        await interaction.response.send_message(embeds=embeds, view=view or MISSING, ephemeral=True,
-                                                allowed_mentions=NONE)
+        await interaction.response.send_message(embeds=embeds, view=view or MISSING, ephemeral=True)
 
 
 async def finish_clicked(interaction: discord.Interaction, run_id: int) -> None:
@@ -110,5 +110,4 @@ async def finish_clicked(interaction: discord.Interaction, run_id: int) -> None:
                                                   moderator=await acts_as_moderator(interaction))
     run = await services.study.quizzes.get(guild_id, run_id)
     await interaction.response.edit_message(
-        embeds=[quiz_header(run, services.corpus(guild_id)), group_results_embed(results)], view=None,
-        allowed_mentions=NONE)
+        embeds=[quiz_header(run, services.corpus(guild_id)), group_results_embed(results)], view=None)
