@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Protocol, cast
 import discord
 from discord.ext import commands
 
+from bot.errors import StudybotError
+
 if TYPE_CHECKING:  # pragma: no cover
     from bot.discord.app import Services
 
@@ -47,6 +49,15 @@ class StudyCog(commands.Cog):
     @property
     def services(self) -> Services:
         return services_of(self.bot)
+
+    @property
+    def serving(self) -> bool:
+        """False for a bot built only to sync its commands: its cogs start no loop and build no service."""
+        try:
+            services_of(self.bot)
+        except StudybotError:
+            return False
+        return True
 
 
 __all__ = ["ServingClient", "StudyCog", "acts_as_moderator", "services_of"]

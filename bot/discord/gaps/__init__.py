@@ -6,12 +6,10 @@ from discord.ext import commands
 
 from bot.discord.gaps._cog import GapsCog
 from bot.discord.gaps._views import DYNAMIC_ITEMS
-from bot.insights.gaps import GapService
 
 
 async def setup(bot: commands.Bot) -> None:
-    services = bot.services  # type: ignore[attr-defined]
-    await bot.add_cog(GapsCog(bot, GapService(services.study.store, services.answers)))
+    await bot.add_cog(GapsCog(bot))
     bot.add_dynamic_items(*DYNAMIC_ITEMS)
 
 

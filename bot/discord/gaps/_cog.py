@@ -6,7 +6,7 @@ its own package while learners see one `/corpus` command.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from functools import cached_property
 
 import discord
 from discord import app_commands
@@ -15,22 +15,24 @@ from discord.ext import commands
 from bot.discord.corpus_admin._cog import moderator_only
 from bot.discord.gaps._render import gap_embed
 from bot.discord.gaps._views import gap_view
+from bot.discord.services import StudyCog
+from bot.insights.gaps import GapService
 
-if TYPE_CHECKING:  # pragma: no cover
-    from bot.insights.gaps import GapService
-
-NONE = discord.AllowedMentions.none()
 PARENT = "corpus"
 
 
-class GapsCog(commands.Cog, name="Gaps"):
+class GapsCog(StudyCog, name="Gaps"):
     """The gap report and note drafts, for moderators."""
 
-    def __init__(self, bot: commands.Bot, service: "GapService"):
-        self.bot = bot
-        self.service = service
+    def __init__(self, bot: commands.Bot) -> None:
+        super().__init__(bot)
         # `gaps` is a subcommand of /corpus, not a top-level command: take it out of the cog's own list.
         self.__cog_app_commands__ = []
+
+    @cached_property
+    def service(self) -> GapService:
+        """Built on first use from the bot's services (a bot that only syncs its commands never builds it)."""
+        return GapService(self.services.study.store, self.services.answers)
 
     async def cog_load(self) -> None:
         parent = self.bot.tree.get_command(PARENT)
@@ -53,4 +55,4 @@ class GapsCog(commands.Cog, name="Gaps"):
         await interaction.response.defer(thinking=True, ephemeral=True)
         report = await self.service.report(interaction.guild_id, days, min_count)
         view = gap_view(report, 0) or discord.utils.MISSING
-        await interaction.followup.send(embed=gap_embed(report, 0), view=view, ephemeral=True, allowed_mentions=NONE)
+        await interaction.followup.send(embed=gap_embed(report, 0), view=view, ephemeral=True)

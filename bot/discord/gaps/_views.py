@@ -17,9 +17,6 @@ from bot.insights.draft import draft_note
 if TYPE_CHECKING:  # pragma: no cover
     from bot.insights.gaps import GapReport, GapService
 
-NONE = discord.AllowedMentions.none()
-
-
 def service_of(interaction: discord.Interaction) -> "GapService":
     return interaction.client.get_cog("Gaps").service  # type: ignore[union-attr]
 
@@ -43,8 +40,7 @@ class GapPageButton(discord.ui.DynamicItem[discord.ui.Button],
         await interaction.response.defer()  # clustering may take longer than Discord's 3 s
         report = await service_of(interaction).report(interaction.guild_id, self.days, self.min_count)
         page = max(0, min(self.page, page_count(report) - 1))
-        await interaction.edit_original_response(embed=gap_embed(report, page), view=gap_view(report, page),
-                                                 allowed_mentions=NONE)
+        await interaction.edit_original_response(embed=gap_embed(report, page), view=gap_view(report, page))
 
 
 class DraftButton(discord.ui.DynamicItem[discord.ui.Button], template=r"sb:gap:draft:(?P<days>\d+):(?P<key>\d+)"):
@@ -69,7 +65,7 @@ class DraftButton(discord.ui.DynamicItem[discord.ui.Button], template=r"sb:gap:d
         filename, text = draft_note(group, self.days)
         await interaction.followup.send(draft_text(group, filename), file=discord.File(io.BytesIO(text.encode()),
                                                                                          filename),
-                                        ephemeral=True, allowed_mentions=NONE)
+                                        ephemeral=True)
 
 
 DYNAMIC_ITEMS = (GapPageButton, DraftButton)

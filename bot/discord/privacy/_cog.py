@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import logging
 from datetime import datetime
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import discord
@@ -18,26 +19,38 @@ from discord.ext import commands, tasks
 
 from bot.discord.privacy._render import CONFIRM, export_text
 from bot.discord.privacy._views import confirm_view
+from bot.discord.services import StudyCog
+from bot.knowledge.overlay import ServerNotes
+from bot.privacy import PrivacyService
 
 if TYPE_CHECKING:  # pragma: no cover
-    from bot.privacy import DailyReport, PrivacyService
+    from bot.privacy import DailyReport
 
 log = logging.getLogger("studybot.privacy")
-NONE = discord.AllowedMentions.none()
 
 
-class PrivacyCog(commands.Cog, name="Privacy"):
+class PrivacyCog(StudyCog, name="Privacy"):
     """Your data in this server: export it, or delete it."""
 
     privacy = app_commands.Group(name="privacy", description="Your data in this server: export it, or delete it",
                                  guild_only=True)
 
-    def __init__(self, bot: commands.Bot, service: "PrivacyService"):
-        self.bot = bot
-        self.service = service
+    @cached_property
+    def service(self) -> PrivacyService:
+        """Built on first use from the bot's services (a bot that only syncs its commands never builds it)."""
+        services = self.services
+        settings = services.settings
+
+        def forget_served_notes(guild_id: int) -> None:
+            """A deleted server's notes also leave memory (its index and view)."""
+            services.answers.servers.set_notes(ServerNotes(guild_id))
+
+        return PrivacyService(services.study.store, settings.retention_days, settings.departed_guild_grace_days,
+                              on_guild_deleted=forget_served_notes)
 
     async def cog_load(self) -> None:
-        self.daily_loop.start()
+        if self.serving:
+            self.daily_loop.start()
 
     async def cog_unload(self) -> None:
         self.daily_loop.cancel()
@@ -47,13 +60,12 @@ class PrivacyCog(commands.Cog, name="Privacy"):
         """Your own data in this server, as a JSON file only you can see."""
         export = await self.service.export(interaction.guild_id, interaction.user.id)
         file = discord.File(io.BytesIO(export.to_json()), f"studybot-my-data-{interaction.guild_id}.json")
-        await interaction.response.send_message(export_text(export), file=file, ephemeral=True, allowed_mentions=NONE)
+        await interaction.response.send_message(export_text(export), file=file, ephemeral=True)
 
     @privacy.command(name="forget-me")
     async def forget_me(self, interaction: discord.Interaction) -> None:
         """Delete your questions, feedback, quiz attempts, reviews and progress in this server (asks first)."""
-        await interaction.response.send_message(CONFIRM, view=confirm_view(interaction.user.id), ephemeral=True,
-                                                allowed_mentions=NONE)
+        await interaction.response.send_message(CONFIRM, view=confirm_view(interaction.user.id), ephemeral=True)
 
     # -- servers joined and left --------------------------------------------------------------------------
     @commands.Cog.listener()

@@ -15,9 +15,6 @@ from bot.errors import PermissionDenied
 if TYPE_CHECKING:  # pragma: no cover
     from bot.privacy import PrivacyService
 
-NONE = discord.AllowedMentions.none()
-
-
 def service_of(interaction: discord.Interaction) -> "PrivacyService":
     return interaction.client.get_cog("Privacy").service  # type: ignore[union-attr]
 
@@ -42,9 +39,9 @@ class ForgetButton(discord.ui.DynamicItem[discord.ui.Button],
         if interaction.user.id != self.user_id or interaction.guild_id is None:
             raise PermissionDenied(NOT_YOURS)
         if self.action == "no":
-            return await interaction.response.edit_message(content=CANCELLED, view=None, allowed_mentions=NONE)
+            return await interaction.response.edit_message(content=CANCELLED, view=None)
         counts = await service_of(interaction).forget(interaction.guild_id, interaction.user.id)
-        await interaction.response.edit_message(content=forgotten_text(counts), view=None, allowed_mentions=NONE)
+        await interaction.response.edit_message(content=forgotten_text(counts), view=None)
 
 
 DYNAMIC_ITEMS = (ForgetButton,)

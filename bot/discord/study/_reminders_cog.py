@@ -54,6 +54,8 @@ class RemindersCog(StudyCog, name="Reminders"):
     """Posts session reminders and daily review DMs."""
 
     async def cog_load(self) -> None:
+        if not self.serving:
+            return
         self.reminder_loop.change_interval(seconds=self.services.settings.reminder_interval_seconds)
         self.reminder_loop.start()
 
