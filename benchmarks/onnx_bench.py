@@ -8,11 +8,11 @@
   quality  hit@1 / hit@3 / MRR (hybrid) on eval/dev.jsonl and eval/real.jsonl: onnx index vs torch fp32 index
   cold     `studybot ask --json` with a built index vs the floor script (onnxruntime + tokenizers, int8 model,
            one question), interleaved
-  warm     AnswerService.answer p50 vs the int8 forward pass for the same question (bench.bench_latency)
-  burst    200 questions through MicroBatcher at once vs one by one (bench.bench_batcher)
+  warm     AnswerService.answer p50 vs the int8 forward pass for the same question (warm_answer.bench_latency)
+  burst    200 questions through MicroBatcher at once vs one by one (burst.bench_batcher)
   memory   peak RSS of a process that starts the bot's services (build_services) and answers 200 questions
 
-The report goes between the `onnx-bench` markers of the --out file (bench.py keeps that block).
+The report goes between the `onnx-bench` markers of the --out file (bench.py keeps it when it rewrites the file).
 """
 
 from __future__ import annotations
@@ -30,11 +30,12 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import bench  # noqa: E402  (sets sys.path, offline env vars)
-from bench import REPO, log, machine_info, make_settings, pct, questions, snapshot_corpus  # noqa: E402
-
-START, END = "<!-- onnx-bench:start -->", "<!-- onnx-bench:end -->"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks import burst, cold_start, warm_answer  # noqa: E402
+from benchmarks.harness import REPO, STARTED, log, make_settings, pct, questions, snapshot_corpus  # noqa: E402  (sets offline env vars)
+from benchmarks.report_writer import ONNX_END as END  # noqa: E402
+from benchmarks.report_writer import ONNX_START as START  # noqa: E402
+from benchmarks.report_writer import machine_info, write_block  # noqa: E402
 TARGETS = {"cold_wall_s": 1.0, "cold_ratio": 4.0, "warm_ratio": 1.3, "burst_speedup": 3.0, "memory_mib": 300.0,
            "quality_pt": 0.5, "build_speedup": 2.0}
 
@@ -86,7 +87,7 @@ def env_for(corpus: Path, index: Path, work: Path, backend: str) -> dict:
 
 
 def timed(cmd: list[str], env: dict, cwd: Path) -> dict:
-    out = subprocess.run([sys.executable, "-c", bench._MEASURE, *cmd], capture_output=True, text=True, env=env,
+    out = subprocess.run([sys.executable, "-c", cold_start._MEASURE, *cmd], capture_output=True, text=True, env=env,
                          cwd=cwd, check=True)
     res = json.loads(out.stdout)
     if res["rc"] != 0:
@@ -265,15 +266,6 @@ def render(res: dict) -> str:
     return "\n".join(lines)
 
 
-def write_block(out: Path, block: str) -> None:
-    text = out.read_text() if out.exists() else ""
-    if START in text and END in text:
-        text = text.split(START)[0] + block + text.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    out.write_text(text)
-
-
 def save(raw: Path, res: dict) -> None:
     raw.parent.mkdir(parents=True, exist_ok=True)
     raw.write_text(json.dumps(res, indent=1))
@@ -309,16 +301,16 @@ def main(argv: list[str] | None = None) -> int:
         save(args.raw, res)
         svc = AnswerService(make_settings(corpus, work / "index-onnx").model_copy(update={"query_backend": "onnx"}))
         svc.ensure_ready()
-        res["warm"] = bench.bench_latency(svc, questions(100), rounds=2)
+        res["warm"] = warm_answer.bench_latency(svc, questions(100), rounds=2)
         save(args.raw, res)
-        res["burst"] = bench.bench_batcher(svc, questions(200), rounds=2)
+        res["burst"] = burst.bench_batcher(svc, questions(200), rounds=2)
         res["burst"].pop("runs", None)
         save(args.raw, res)
         del svc
         res["memory"] = bench_memory(work, corpus, questions(200))
         save(args.raw, res)
     res["load_avg_end"] = os.getloadavg()
-    res["elapsed_s"] = time.perf_counter() - bench.STARTED
+    res["elapsed_s"] = time.perf_counter() - STARTED
     save(args.raw, res)
     write_block(args.out, render(res))
     log(f"wrote {args.out}")
