@@ -22,7 +22,8 @@ from bot.study.service import StudyService
 
 log = logging.getLogger("studybot")
 
-EXTENSIONS = ("bot.discord.asking", "bot.discord.corpus_admin", "bot.discord.study", "bot.discord.gaps", "bot.discord.privacy")
+EXTENSIONS = ("bot.discord.asking", "bot.discord.corpus_admin", "bot.discord.config", "bot.discord.study",
+              "bot.discord.gaps", "bot.discord.privacy")
 
 
 @dataclass

@@ -40,6 +40,11 @@ def _stem(word: str) -> str:
     return _STEMMER.stemWord(word)
 
 
+# bm25s's own tokenizer (bm25s.tokenize, or bm25s.tokenization.Tokenizer, with this stemmer and stopwords="en")
+# gives identical tokens on every shipped chunk and every dev/real question, and indexes the chunks a little
+# faster (0.72-0.93x the time), but one question at a time it is 8.5-10x slower (~38 us vs ~4 us a question:
+# bm25s.tokenize rebuilds its stop-word set per call; a Tokenizer also grows its vocabulary with every new
+# question word). Kept for that; measured with benchmarks/tokenizer_bench.py, see docs/BENCHMARKS.md.
 def lexical_tokens(text: str) -> list[str]:
     """Lower-cased, stop-word-free, Snowball-stemmed words (the same for chunks and questions)."""
     return [_stem(w) for w in _WORD.findall(text.lower()) if w not in _STOPWORDS]

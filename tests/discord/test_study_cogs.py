@@ -11,7 +11,7 @@ import discord
 import pytest
 from discord import app_commands
 
-from bot.discord.corpus_admin._cog import CorpusAdminCog
+from bot.discord.config._cog import ConfigCog
 from bot.discord.errors import user_message
 from bot.discord.study._groups_cog import GroupsCog
 from bot.discord.study._progress_cog import ProgressCog
@@ -75,8 +75,8 @@ def groups(client, services):
 
 
 @pytest.fixture
-def admin(client, services):
-    return CorpusAdminCog(client)
+def config(client, services):
+    return ConfigCog(client)
 
 
 @pytest.fixture
@@ -211,9 +211,9 @@ async def test_schedule_replies_with_discord_timestamps(groups, sessions, client
     assert no_pings(sent(interaction.response.send_message))
 
 
-async def test_schedule_reads_the_time_in_the_users_timezone(groups, sessions, admin, client, services):
+async def test_schedule_reads_the_time_in_the_users_timezone(groups, sessions, config, client, services):
     await make_group(groups, client)
-    await admin.timezone.callback(admin, as_user(client, ALICE), name="europe/paris")
+    await config.timezone.callback(config, as_user(client, ALICE), name="europe/paris")
     await sessions.schedule.callback(sessions, as_user(client, ALICE), group="Backprop club", when="tomorrow 18:00")
     [session] = await services.study.groups.sessions(GUILD)
     local = session.starts_at.astimezone(ZoneInfo("Europe/Paris"))
@@ -254,19 +254,19 @@ async def test_list_and_cancel_sessions(groups, sessions, client, services):
         await sessions.cancel.callback(sessions, as_user(client, OWNER), id=999)
 
 
-async def test_config_timezone_set_show_and_autocomplete(admin, client, services):
+async def test_config_timezone_set_show_and_autocomplete(config, client, services):
     interaction = as_user(client, ALICE)
-    await admin.timezone.callback(admin, interaction, name="asia/kolkata")
+    await config.timezone.callback(config, interaction, name="asia/kolkata")
     assert "**Asia/Kolkata**" in interaction.response.send_message.await_args.args[0]
     assert sent(interaction.response.send_message)["ephemeral"] is True
     show = as_user(client, ALICE)
-    await admin.timezone.callback(admin, show, name=None)
+    await config.timezone.callback(config, show, name=None)
     assert "**Asia/Kolkata**" in show.response.send_message.await_args.args[0]
     with pytest.raises(InvalidInput, match="Unknown timezone 'Mars/Olympus'"):
-        await admin.timezone.callback(admin, as_user(client, ALICE), name="Mars/Olympus")
-    choices = await admin.zone_autocomplete(as_user(client), "")
+        await config.timezone.callback(config, as_user(client, ALICE), name="Mars/Olympus")
+    choices = await config.zone_autocomplete(as_user(client), "")
     assert len(choices) == 25
-    assert (await admin.zone_autocomplete(as_user(client), "paris"))[0].value == "Europe/Paris"
+    assert (await config.zone_autocomplete(as_user(client), "paris"))[0].value == "Europe/Paris"
 
 
 async def test_group_autocomplete_lists_matching_groups(groups, client):

@@ -1,11 +1,9 @@
-"""Moderators curate their server's notes and owners reload the base corpus (/corpus); server settings (/config)."""
+"""Moderators curate their server's notes and owners reload the base corpus (/corpus)."""
 
 from __future__ import annotations
 
 import io
 import time
-from datetime import UTC, datetime
-from typing import Optional
 
 import discord
 from discord import app_commands
@@ -13,11 +11,8 @@ from discord import app_commands
 from bot.discord.services import StudyCog, acts_as_moderator
 from bot.discord.corpus_admin._render import change_embed, listing_embed, problems_embed, refresh_embed, stats_embed
 from bot.discord.errors import NotModerator, NotOwner
-from bot.discord.study._render import timezone_text
-from bot.discord.study._shared import checked_zone
 from bot.discord.text import CHOICE_NAME_MAX, clean_cut
 from bot.errors import CorpusInvalid
-from bot.study.when import zone_choices
 
 
 async def is_moderator(interaction: discord.Interaction) -> bool:
@@ -43,13 +38,9 @@ owner_only = app_commands.check(is_owner)
 
 
 class CorpusAdminCog(StudyCog, name="Corpus"):
-    """This server's notes (moderators), the base corpus (owners), server settings."""
+    """This server's notes (moderators), the base corpus (owners)."""
 
     corpus = app_commands.Group(name="corpus", description="This server's notes (moderators); the base corpus (bot owners)", guild_only=True)
-    config = app_commands.Group(name="config", description="studybot settings: your timezone; study channels and "
-                                "moderator role (moderators)", guild_only=True)
-    study_channel = app_commands.Group(name="study-channel", description="Channels where every question is answered",
-                                       parent=config)
 
     # -- helpers -----------------------------------------------------------------------------------------
     async def note_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
@@ -149,49 +140,4 @@ class CorpusAdminCog(StudyCog, name="Corpus"):
         state = self.services.answers.state
         counts = await self.services.study.questions.stats(interaction.guild_id)
         await interaction.response.send_message(embed=stats_embed(state, counts.answered, counts.unanswered),
-                                                ephemeral=True)
-
-    # -- /config -----------------------------------------------------------------------------------------
-    @study_channel.command(name="add")
-    @app_commands.describe(channel="Every question posted here gets an answer")
-    @moderator_only
-    async def study_channel_add(self, interaction: discord.Interaction, channel: discord.TextChannel) -> None:
-        """Mark a channel as a study channel."""
-        await self.services.study.admin.set_study_channel(interaction.guild_id, interaction.user.id, channel.id, True)
-        await interaction.response.send_message(f"{channel.mention} is now a study channel: I answer questions "
-                                                "posted there.", ephemeral=True)
-
-    @study_channel.command(name="remove")
-    @moderator_only
-    async def study_channel_remove(self, interaction: discord.Interaction, channel: discord.TextChannel) -> None:
-        """Stop answering every question in a channel (mentions still work)."""
-        await self.services.study.admin.set_study_channel(interaction.guild_id, interaction.user.id, channel.id,
-                                                          False)
-        await interaction.response.send_message(f"{channel.mention} is no longer a study channel.", ephemeral=True)
-
-    @config.command(name="moderator-role")
-    @app_commands.describe(role="Members with this role may curate the corpus")
-    @moderator_only
-    async def moderator_role(self, interaction: discord.Interaction, role: discord.Role) -> None:
-        """Set the role whose members are studybot moderators."""
-        await self.services.study.admin.set_moderator_role(interaction.guild_id, interaction.user.id, role.id)
-        await interaction.response.send_message(f"Members with {role.mention} can now curate the corpus.",
-                                                ephemeral=True)
-
-    async def zone_autocomplete(self, interaction: discord.Interaction,
-                                current: str) -> list[app_commands.Choice[str]]:
-        return [app_commands.Choice(name=z, value=z) for z in zone_choices(current, 25)]
-
-    @config.command(name="timezone")
-    @app_commands.describe(name="Your IANA timezone: start typing your nearest big city (empty: show yours)")
-    @app_commands.autocomplete(name=zone_autocomplete)
-    async def timezone(self, interaction: discord.Interaction,
-                       name: Optional[app_commands.Range[str, 1, 64]] = None) -> None:
-        """Your timezone (personal, default UTC): session times you type and daily reminders use it."""
-        admin = self.services.study.admin
-        if name is None:
-            zone = await admin.timezone(interaction.user.id)
-        else:
-            zone = await admin.set_timezone(interaction.user.id, checked_zone(name))
-        await interaction.response.send_message(timezone_text(zone, datetime.now(UTC), changed=name is not None),
                                                 ephemeral=True)
