@@ -24,6 +24,15 @@ app.add_typer(corpus_app, name="corpus")
 app.add_typer(index_app, name="index")
 app.add_typer(db_app, name="db")
 
+
+def _register_server_notes() -> None:
+    from bot.cli_server_notes import server_notes_app
+
+    app.add_typer(server_notes_app, name="server-notes")
+
+
+_register_server_notes()
+
 out = Console()
 err = Console(stderr=True)
 
