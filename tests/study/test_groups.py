@@ -236,3 +236,114 @@ async def test_limits_on_groups_and_sessions(store, study_corpus):
     await service.groups.schedule(GUILD, OWNER, "One", "in 2h", now=NOW)
     with pytest.raises(InvalidInput, match="cancel one"):
         await service.groups.schedule(GUILD, OWNER, "One", "in 3h", now=NOW)
+
+
+def test_name_and_topic_rules_in_detail():
+    assert clean_group_name("Nax\u0301 club") == "Nax\u0301 club"  # a combining accent is part of a letter
+    with pytest.raises(InvalidInput, match="mentions"):
+        clean_group_name("a@b")
+    with pytest.raises(InvalidInput, match=r"remove '\*' '_'"):
+        clean_group_name("a*b_c")
+    with pytest.raises(InvalidInput) as refused:  # at most eight of the refused characters are listed
+        clean_group_name("a*_~|>[]`<")
+    assert str(refused.value).endswith("remove '*' '<' '>' '[' ']' '_' '`' '|'.")
+    assert clean_text("x" * 100) == "x" * 100
+    for bad, message in (("carriage\rreturn", "one line"), ("bell\x07", "control")):
+        with pytest.raises(InvalidInput, match=message):
+            clean_text(bad)
+
+
+async def test_rename_by_a_moderator_is_audited_and_names_stay_unique(service):
+    groups = service.groups
+    await groups.create(GUILD, OWNER, "Calc", now=NOW)
+    await groups.create(GUILD, ALICE, "Stats", now=NOW)
+    with pytest.raises(InvalidInput, match="already exists"):
+        await groups.rename(GUILD, OWNER, "Calc", "stats", now=NOW)
+    assert (await groups.rename(GUILD, OWNER, "Calc", "Calculus", now=NOW)).name == "Calculus"
+    assert await service.admin.audit_log(GUILD) == []  # the owner's own change is not audited
+    renamed = await groups.rename(GUILD, MOD, "calculus", "Calculus I", moderator=True, now=NOW + timedelta(hours=1))
+    assert renamed.name == "Calculus I"
+    [entry] = await service.admin.audit_log(GUILD)
+    assert (entry.actor_id, entry.action, entry.detail, entry.at) == (
+        MOD, "group.rename", "Calculus -> Calculus I", NOW + timedelta(hours=1))
+
+
+async def test_moderator_actions_record_what_and_when(service):
+    groups = service.groups
+    later = NOW + timedelta(hours=1)
+    await groups.create(GUILD, OWNER, "Calc", now=NOW)
+    await groups.join(GUILD, ALICE, "Calc", now=NOW)
+    await groups.join(GUILD, BOB, "Calc", now=NOW)
+    session = await groups.schedule(GUILD, ALICE, "Calc", "in 2h", now=NOW)
+    own = await groups.schedule(GUILD, ALICE, "Calc", "in 3h", now=NOW)
+    assert (await groups.cancel_session(GUILD, ALICE, own.id, now=NOW)).status == "cancelled"  # their own
+    with pytest.raises(PermissionDenied):
+        await groups.cancel_session(GUILD, MOD, session.id, now=NOW)  # not flagged as a moderator
+    assert await service.admin.audit_log(GUILD) == []
+    await groups.cancel_session(GUILD, MOD, session.id, moderator=True, now=later)
+    await groups.remove_member(GUILD, MOD, "Calc", BOB, moderator=True, now=later)
+    await groups.archive(GUILD, MOD, "Calc", moderator=True, now=later)
+    entries = await service.admin.audit_log(GUILD)
+    assert [(e.action, e.detail) for e in entries] == [
+        ("group.archive", "Calc (owner 1)"),
+        ("group.remove_member", "Calc (owner 1): user 3"),
+        ("session.cancel", f"Calc (owner 1): session #{session.id}"),
+    ]
+    assert all(e.actor_id == MOD and e.at == later for e in entries)
+
+
+async def test_members_are_listed_in_joining_order(service):
+    groups = service.groups
+    await groups.create(GUILD, OWNER, "Calc", now=NOW)
+    await groups.join(GUILD, ALICE, "Calc", now=NOW + timedelta(hours=2))
+    await groups.join(GUILD, BOB, "Calc", now=NOW + timedelta(hours=1))
+    assert (await groups.info(GUILD, "Calc", now=NOW)).member_ids == (OWNER, BOB, ALICE)
+
+
+async def test_schedule_at_an_exact_moment(service):
+    from datetime import datetime, timezone
+    groups = service.groups
+    await groups.create(GUILD, OWNER, "Calc", now=NOW)
+    paris = timezone(timedelta(hours=1))
+    session = await groups.schedule(GUILD, OWNER, "Calc", datetime(2026, 3, 2, 15, 0, tzinfo=paris), now=NOW)
+    assert session.starts_at == NOW + timedelta(hours=2) and session.starts_at.utcoffset() == timedelta(0)
+    with pytest.raises(ValueError):
+        await groups.schedule(GUILD, OWNER, "Calc", datetime(2026, 3, 3, 15, 0), now=NOW)
+    with pytest.raises(InvalidInput, match="future"):
+        await groups.schedule(GUILD, OWNER, "Calc", NOW, now=NOW)
+
+
+async def test_upcoming_sessions_of_the_server_or_one_group_and_group_info(service):
+    groups = service.groups
+    await groups.create(GUILD, OWNER, "Calc", channel_id=55, now=NOW)
+    await groups.create(GUILD, OWNER, "Stats", now=NOW)
+    other = await groups.schedule(GUILD, OWNER, "Stats", "in 30 minutes", now=NOW)
+    calc = [await groups.schedule(GUILD, OWNER, "Calc", f"in {h}h", now=NOW) for h in range(1, 13)]
+    assert [s.id for s in await groups.sessions(GUILD, now=NOW)][:3] == [other.id, calc[0].id, calc[1].id]
+    assert [s.id for s in await groups.sessions(GUILD, "Calc", now=NOW)] == [s.id for s in calc]
+    assert len(await groups.sessions(GUILD, now=NOW, limit=5)) == 5
+    info = await groups.info(GUILD, "calc", now=NOW)
+    assert info.group.name == "Calc" and [s.id for s in info.sessions] == [s.id for s in calc[:10]]
+    assert (await groups.by_channel(GUILD, 55)).name == "Calc"
+    assert await groups.by_channel(GUILD, 56) is None
+
+
+async def test_default_limits_on_groups_and_sessions(service):
+    groups = service.groups
+    for n in range(10):
+        await groups.create(GUILD, OWNER, f"Group {n}", now=NOW)
+    with pytest.raises(InvalidInput, match="archive one"):
+        await groups.create(GUILD, OWNER, "Group 10", now=NOW)
+    for h in range(1, 21):
+        await groups.schedule(GUILD, OWNER, "Group 0", f"in {h}h", now=NOW)
+    with pytest.raises(InvalidInput, match="cancel one"):
+        await groups.schedule(GUILD, OWNER, "Group 0", "in 22h", now=NOW)
+
+
+async def test_a_reminder_late_by_just_the_grace_is_on_time(service):
+    await service.groups.create(GUILD, OWNER, "Calc", now=NOW)
+    session = await service.groups.schedule(GUILD, OWNER, "Calc", "in 1 hour", now=NOW)
+    [reminder] = await service.groups.due_reminders(session.remind_at + service.groups.late_grace)
+    assert reminder.late_by is None
+    assert await service.groups.reminder_sent(reminder, now=NOW + timedelta(minutes=47))
+    assert (await service.store.session(GUILD, session.id)).reminder_sent_at == NOW + timedelta(minutes=47)
