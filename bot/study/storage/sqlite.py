@@ -100,7 +100,7 @@ class SQLiteBackend(Backend):
         try:
             db.row_factory = sqlite3.Row
             await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            await db.execute("PRAGMA journal_mode = WAL")
+            await _set_wal(db)
             await db.execute("PRAGMA synchronous = NORMAL")
             await db.execute("PRAGMA foreign_keys = ON")
         except BaseException:
@@ -187,3 +187,18 @@ class SQLiteBackend(Backend):
                     await self._db.execute("ROLLBACK")
                     raise
                 await self._db.execute("COMMIT")
+
+
+async def _set_wal(db) -> None:
+    """Switch to WAL. The switch needs the file to itself, and SQLite can refuse it at once with "database is
+    locked" (the busy handler is not always consulted) while several processes open a new file together: retry."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            await db.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or loop.time() > deadline:
+                raise
+            await asyncio.sleep(0.05)
