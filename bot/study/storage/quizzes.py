@@ -107,31 +107,34 @@ class QuizQueries:
     async def attempts(self, guild_id: int, user_id: int | None = None, since: datetime | None = None,
                        group_id: int | None = None) -> list[Attempt]:
         """Answers in a server, oldest first: of one user, of a group's members, since a moment."""
-        where, args = ["a.guild_id = ?"], [guild_id]
-        if user_id is not None:
-            where.append("a.user_id = ?")
-            args.append(user_id)
-        if since is not None:
-            where.append("a.at >= ?")
-            args.append(to_db_time(since))
-        if group_id is not None:
-            where.append("a.user_id IN (SELECT user_id FROM group_members WHERE guild_id = ? AND group_id = ?)")
-            args += [guild_id, group_id]
+        where, args = _attempt_filter(guild_id, since, group_id, user_id)
         async with self.db.read() as tx:
-            rows = await tx.fetch(f"SELECT a.* FROM quiz_attempts a WHERE {' AND '.join(where)} ORDER BY a.id", *args)
+            rows = await tx.fetch(f"SELECT a.* FROM quiz_attempts a WHERE {where} ORDER BY a.id", *args)
         return [attempt_row(r) for r in rows]
 
     async def correct_counts(self, guild_id: int, since: datetime | None = None, group_id: int | None = None,
                              limit: int = 10) -> list[tuple[int, int]]:
         """(user_id, correct answers) best first, ties by user id; only users with at least one."""
-        where, args = ["guild_id = ?", "correct = 1"], [guild_id]
-        if since is not None:
-            where.append("at >= ?")
-            args.append(to_db_time(since))
-        if group_id is not None:
-            where.append("user_id IN (SELECT user_id FROM group_members WHERE guild_id = ? AND group_id = ?)")
-            args += [guild_id, group_id]
+        where, args = _attempt_filter(guild_id, since, group_id)
         async with self.db.read() as tx:
-            rows = await tx.fetch(f"SELECT user_id, COUNT(*) AS n FROM quiz_attempts WHERE {' AND '.join(where)} "
-                                  "GROUP BY user_id ORDER BY n DESC, user_id LIMIT ?", *args, limit)
+            rows = await tx.fetch(f"SELECT a.user_id, COUNT(*) AS n FROM quiz_attempts a "
+                                  f"WHERE {where} AND a.correct = 1 "
+                                  "GROUP BY a.user_id ORDER BY n DESC, a.user_id LIMIT ?", *args, limit)
         return [(r[0], int(r[1])) for r in rows]
+
+
+def _attempt_filter(guild_id: int, since: datetime | None, group_id: int | None,
+                    user_id: int | None = None) -> tuple[str, list]:
+    """The WHERE clause (over `quiz_attempts a`) and its arguments: a server, and optionally a user, a start
+    moment and a group's members."""
+    where, args = ["a.guild_id = ?"], [guild_id]
+    if user_id is not None:
+        where.append("a.user_id = ?")
+        args.append(user_id)
+    if since is not None:
+        where.append("a.at >= ?")
+        args.append(to_db_time(since))
+    if group_id is not None:
+        where.append("a.user_id IN (SELECT user_id FROM group_members WHERE guild_id = ? AND group_id = ?)")
+        args += [guild_id, group_id]
+    return " AND ".join(where), args
